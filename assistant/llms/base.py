@@ -1,0 +1,56 @@
+"""The one interface every generative backend implements, and the errors backends raise.
+
+A backend turns a `Request` (chat messages plus the structured sources and question) into a stream of
+text pieces. It does no retrieval, prompting or citation work; the pipeline owns those.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, TypedDict
+
+from assistant.types import Source
+
+
+class Message(TypedDict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class Request:
+    messages: list[Message]
+    question: str = ""  # the standalone question (extractive backends read this, not the prompt)
+    sources: list[Source] = field(default_factory=list)
+    max_tokens: int = 320
+    temperature: float = 0.0
+    stop: list[str] = field(default_factory=list)
+
+
+class BackendError(RuntimeError):
+    """A backend is misconfigured, missing, unverifiable or unreachable. The message names the setting."""
+
+
+class GenerationError(RuntimeError):
+    """Generation started but failed (server died mid-stream, timeout)."""
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ready: bool
+    detail: str  # e.g. "verified /path/model.gguf" or "llm.base_url http://...: connection refused"
+
+
+class Backend(ABC):
+    """Implement `generate`; set `name` to a human-readable model name shown in answers."""
+
+    name: str = "backend"
+
+    @abstractmethod
+    def generate(self, request: Request) -> Iterator[str]:
+        """Yield the answer text in pieces as it is produced. Raise GenerationError on failure."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Release resources (model memory, HTTP sessions)."""

@@ -1,0 +1,120 @@
+"""The records that flow through the system: Paper -> Chunk -> Source -> Citation -> Answer.
+
+Plain frozen dataclasses with no behaviour beyond (de)serialisation; modules that need more own it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Paper:
+    paper_id: str  # stable: derived from the normalised title
+    title: str
+    abstract: str
+    url: str
+    authors: str | None = None  # names as given, when a record has them
+    author_count: int | None = None
+    published: str | None = None  # as shown in the source ("Oct 22, 2024", "Aug 13", "2023")
+    arxiv_id: str | None = None
+    origin: str = ""  # "file:line" the record was read from
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str  # "<paper_id>:<position>"
+    paper_id: str
+    position: int  # 0-based chunk number within the paper
+    text: str  # the abstract piece (without the title)
+    title: str
+    url: str
+    published: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One paper found by retrieval, its best chunks merged."""
+
+    paper_id: str
+    title: str
+    url: str
+    score: float  # fused/ranked score used for ordering
+    text: str  # the matched chunk text(s) of this paper, in position order
+    similarity: float | None = None  # dense cosine similarity of the best chunk, when known
+    published: str | None = None
+    author_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered source given to the model: [n] in the answer refers to it."""
+
+    n: int
+    paper_id: str
+    title: str
+    url: str
+    score: float
+    text: str  # what was put in the prompt for this source
+    published: str | None = None
+    author_count: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "paper_id": self.paper_id, "title": self.title, "url": self.url,
+                "score": self.score, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    paper_id: str
+    title: str
+    url: str
+    supported: bool  # True when the cited source supports the sentence(s) that cite it
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve: float = 0.0
+    first_token: float | None = None  # seconds from question to first generated token
+    total: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    sources: list[Source]
+    model: str
+    timings: Timings = field(default_factory=Timings)
+    # Not in to_dict(): extra facts for the UI and eval (invalid marker count, unsupported sentences, kind).
+    invalid_markers: int = 0
+    unsupported: list[str] = field(default_factory=list)
+    kind: str = "factual"  # factual | comparison | topic
+    standalone_question: str | None = None  # the condensed question, for follow-ups
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "sources": [s.to_dict() for s in self.sources],
+            "model": self.model,
+            "timings": self.timings.to_dict(),
+        }
