@@ -118,3 +118,7 @@ class Answer:
             "model": self.model,
             "timings": self.timings.to_dict(),
         }
+
+
+# The one refusal sentence: the prompts, the pipeline, the eval and the tests all use this constant.
+REFUSAL = "The provided abstracts do not contain the answer to this question."

@@ -1,0 +1,82 @@
+"""The `ask` and `models` commands: answer a question from the terminal, list backends and their readiness.
+
+Streams the answer as it is generated, then prints the checked answer with its numbered sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.cli import settings_from
+    from assistant.pipeline import Finished, Pipeline, SourcesFound, TextDelta
+
+    settings = settings_from(args)
+    pipeline = Pipeline.from_settings(settings)
+    live = not args.json and sys.stdout.isatty()
+    answer = None
+    for event in pipeline.stream(args.question):
+        if isinstance(event, SourcesFound) and not args.json and event.standalone != args.question.strip():
+            print(f"(searching for: {event.standalone})", file=sys.stderr)
+        elif isinstance(event, TextDelta) and live:
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Finished):
+            answer = event.answer
+    assert answer is not None
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    if live:
+        print("\n" + "─" * 60)
+    print(answer.answer)
+    print("\nSources:")
+    cited = {c.n: c for c in answer.citations}
+    for s in answer.sources:
+        mark = " (cited)" if s.n in cited else ""
+        print(f"  [{s.n}] {s.title}{mark}\n      {s.url}")
+    if answer.unsupported and not answer.refused:
+        print(f"\nNot supported by the sources: {len(answer.unsupported)} sentence(s).")
+    t = answer.timings
+    first = f"{t.first_token:.1f}s" if t.first_token is not None else "-"
+    print(f"\n{answer.model} · retrieval {t.retrieve:.2f}s · first token {first} · total {t.total:.1f}s",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from assistant.cli import settings_from
+    from assistant.llms.registry import default_registry
+
+    settings = settings_from(args)
+    registry = default_registry()
+    rows = []
+    for name in registry.names():
+        llm = settings.llm.model_copy(update={"backend": name})
+        spec = registry.spec(name)
+        ready = spec.check(llm)
+        rows.append({"name": name, "selected": name == settings.llm.backend, "ready": ready.ready,
+                     "detail": ready.detail, "description": spec.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        flag = "*" if r["selected"] else " "
+        state = "ready" if r["ready"] else "not ready"
+        print(f"{flag} {r['name']:20} {state:10} {r['detail']}")
+    return 0
+
+
+def add_command(sub: argparse._SubParsersAction, add_common) -> None:  # noqa: ANN001 - cli helper
+    p = sub.add_parser("ask", help="answer a question from the indexed papers, with citations")
+    p.add_argument("question")
+    p.add_argument("--model", help="backend name (see `paper-assistant models`)")
+    p.add_argument("--k", type=int, help="number of sources")
+    add_common(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("models", help="list the backends and whether each is ready")
+    add_common(p, store=False)
+    p.set_defaults(func=cmd_models)

@@ -1,0 +1,143 @@
+"""[n] markers -> citations checked against the numbered sources.
+
+Parses [n], [n, m], [n-m]; drops markers that point at no source (and counts them); gives an uncited
+sentence a marker when it clearly matches one source (content-word overlap) and flags it as unsupported
+when nothing supports it. It does not decide what a refusal looks like beyond spotting the fixed sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.text import content_words, overlap, split_sentences
+from assistant.types import REFUSAL, Citation, Source
+
+MARKER = re.compile(r"\s?\[(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\]")
+ATTRIBUTE_AT = 0.5  # share of a sentence's content words one source must hold to earn a marker after the fact
+SUPPORTED_AT = 0.34  # share the cited source must hold for the citation to count as supported
+MIN_CLAIM_WORDS = 3  # shorter units (headings, "In summary:") are not claims
+_REFUSAL_HINTS = (
+    REFUSAL.lower().rstrip("."),
+    "do not contain the answer",
+    "does not contain the answer",
+    "do not contain information",
+    "does not contain information",
+    "cannot answer",
+    "can't answer",
+)
+
+
+def parse_marker(body: str) -> list[int]:
+    """'1, 3-5' -> [1, 3, 4, 5] (ranges capped at 50 numbers)."""
+    out: list[int] = []
+    for part in re.split(r"\s*(?:[,;]|and)\s*", body):
+        if m := re.fullmatch(r"(\d+)\s*[–-]\s*(\d+)", part):
+            lo, hi = int(m.group(1)), int(m.group(2))
+            out.extend(range(lo, min(hi, lo + 49) + 1) if hi >= lo else [lo, hi])
+        elif part.isdigit():
+            out.append(int(part))
+    return out
+
+
+@dataclass
+class Checked:
+    text: str
+    citations: list[Citation]
+    invalid_markers: int = 0
+    unsupported: list[str] = field(default_factory=list)
+    claims: int = 0  # sentences that make a claim
+    says_refusal: bool = False
+
+
+def _is_table_rule(line: str) -> bool:
+    return bool(re.fullmatch(r"\|?[\s:|-]+\|?", line)) and "-" in line
+
+
+def _clean_markers(unit: str, valid: set[int]) -> tuple[str, list[int], int]:
+    """Rewrite markers as [a][b] keeping valid numbers; returns (text, numbers, invalid count)."""
+    found: list[int] = []
+    invalid = 0
+
+    def repl(m: re.Match[str]) -> str:
+        nonlocal invalid
+        nums = parse_marker(m.group(1))
+        good = [n for n in nums if n in valid]
+        invalid += len(nums) - len(good)
+        found.extend(good)
+        return (" " if m.group(0).startswith(" ") else "") + "".join(f"[{n}]" for n in dict.fromkeys(good)) if good \
+            else ""
+
+    return MARKER.sub(repl, unit), found, invalid
+
+
+def _add_marker(sentence: str, n: int) -> str:
+    m = re.search(r"([.!?:;]+[\"')]*)$", sentence)
+    if m:
+        return f"{sentence[: m.start()]} [{n}]{m.group(1)}"
+    return f"{sentence} [{n}]"
+
+
+def check(text: str, sources: list[Source]) -> Checked:
+    by_n = {s.n: s for s in sources}
+    words = {s.n: content_words(f"{s.title} {s.text}") for s in sources}
+    sentences = {s.n: [content_words(x) for x in split_sentences(s.text)] for s in sources}
+    order: list[int] = []  # cited numbers, first appearance first
+    supported: set[int] = set()
+    result = Checked(text="", citations=[])
+    out_lines: list[str] = []
+
+    for line in text.strip().splitlines():
+        if not line.strip():
+            out_lines.append("")
+            continue
+        is_table = line.lstrip().startswith("|")
+        units = [line.strip()] if is_table else split_sentences(line)
+        new_units = []
+        for unit in units:
+            cleaned, nums, invalid = _clean_markers(unit, set(by_n))
+            result.invalid_markers += invalid
+            claim = MARKER.sub("", cleaned)
+            if any(h in claim.lower() for h in _REFUSAL_HINTS):
+                result.says_refusal = True
+            if is_table and (_is_table_rule(claim) or not nums):
+                new_units.append(cleaned)  # headers and rules carry no claim; rows cite per cell
+                continue
+            if len(content_words(claim)) < MIN_CLAIM_WORDS:
+                new_units.append(cleaned)
+                continue
+            result.claims += 1
+            if not nums:
+                best_n, best = _best_source(claim, words, sentences)
+                if best_n is not None and best >= ATTRIBUTE_AT:
+                    cleaned, nums = _add_marker(cleaned, best_n), [best_n]
+                else:
+                    result.unsupported.append(claim.strip())
+            for n in nums:
+                if n not in order:
+                    order.append(n)
+                if overlap(claim, words[n]) >= SUPPORTED_AT:
+                    supported.add(n)
+            if nums and not any(overlap(claim, words[n]) >= SUPPORTED_AT for n in nums):
+                result.unsupported.append(claim.strip())
+            new_units.append(cleaned)
+        out_lines.append(new_units[0] if is_table else " ".join(new_units))
+
+    result.text = "\n".join(out_lines).strip()
+    result.citations = [
+        Citation(n=n, paper_id=by_n[n].paper_id, title=by_n[n].title, url=by_n[n].url, supported=n in supported)
+        for n in order
+    ]
+    return result
+
+
+def _best_source(
+    claim: str, words: dict[int, set[str]], sentences: dict[int, list[set[str]]]
+) -> tuple[int | None, float]:
+    best_n, best = None, 0.0
+    for n, ws in words.items():
+        sent_best = max((overlap(claim, s) for s in sentences[n]), default=0.0)
+        score = max(sent_best, 0.85 * overlap(claim, ws))
+        if score > best:
+            best_n, best = n, score
+    return best_n, best

@@ -1,0 +1,72 @@
+"""Citation parsing, mapping, invalid markers and post-hoc attribution on real abstract text."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.citations import check, parse_marker
+from assistant.types import REFUSAL, Source
+
+LETI = Source(1, "pA", "LeTI: Learning to Generate from Textual Interactions", "https://a", 0.9,
+              "LeTI iteratively fine-tunes the model on textual feedback from a Python interpreter. "
+              "On MBPP, a code generation dataset, LeTI substantially improves the performance of two base LMs.")
+DEPT = Source(2, "pB", "DePT: Decomposed Prompt Tuning for Parameter-Efficient Fine-tuning", "https://b", 0.8,
+              "DePT decomposes the soft prompt into a shorter soft prompt and a pair of low-rank matrices. "
+              "It saves over 20% memory and time costs compared to vanilla prompt tuning.")
+
+
+@pytest.mark.parametrize(
+    ("body", "numbers"),
+    [("1", [1]), ("1, 2", [1, 2]), ("1,3", [1, 3]), ("2-4", [2, 3, 4]), ("2–3", [2, 3]), ("1 and 2", [1, 2]),
+     ("1; 5", [1, 5])],
+)
+def test_parse_marker(body, numbers):
+    assert parse_marker(body) == numbers
+
+
+def test_markers_map_to_their_papers_in_order_of_first_use():
+    out = check("DePT saves over 20% memory compared to prompt tuning [2]. LeTI improves MBPP results [1, 2].",
+                [LETI, DEPT])
+    assert [(c.n, c.paper_id) for c in out.citations] == [(2, "pB"), (1, "pA")]
+    assert "[1][2]" in out.text
+    assert out.invalid_markers == 0
+
+
+def test_markers_pointing_at_no_source_are_removed_and_counted():
+    out = check("LeTI learns from textual feedback of a Python interpreter [1][7]. DePT decomposes prompts [3-4].",
+                [LETI, DEPT])
+    assert out.invalid_markers == 3
+    assert "[7]" not in out.text and "[3]" not in out.text and "[4]" not in out.text
+    assert [c.n for c in out.citations] == [1, 2]  # the second sentence is attributed to DePT after the fact
+
+
+def test_uncited_sentence_gets_a_marker_when_a_source_clearly_supports_it():
+    out = check("LeTI fine-tunes the model on textual feedback from a Python interpreter.", [LETI, DEPT])
+    assert out.text == "LeTI fine-tunes the model on textual feedback from a Python interpreter [1]."
+    assert out.citations[0].supported and not out.unsupported
+
+
+def test_sentence_nothing_supports_is_flagged():
+    out = check("The capital of France is Paris, a city famous for its bakeries.", [LETI, DEPT])
+    assert out.citations == []
+    assert out.unsupported == ["The capital of France is Paris, a city famous for its bakeries."]
+
+
+def test_citation_to_a_source_that_does_not_support_the_claim_is_unsupported():
+    out = check("The capital of France is Paris, famous for its bakeries [1].", [LETI, DEPT])
+    assert [c.supported for c in out.citations] == [False]
+    assert out.unsupported
+
+
+def test_table_cells_keep_their_markers():
+    table = ("| Aspect | LeTI [1] | DePT [2] |\n|---|---|---|\n"
+             "| Method | fine-tunes on textual feedback [1] | decomposes the soft prompt [2] |\n\n"
+             "LeTI learns from interpreter feedback [1], while DePT decomposes the soft prompt [2].")
+    out = check(table, [LETI, DEPT])
+    assert out.text.splitlines()[2] == "| Method | fine-tunes on textual feedback [1] | decomposes the soft prompt [2] |"
+    assert {c.n for c in out.citations} == {1, 2} and all(c.supported for c in out.citations)
+
+
+def test_the_refusal_sentence_is_recognised():
+    assert check(REFUSAL, [LETI]).says_refusal
+    assert not check("LeTI learns from textual feedback [1].", [LETI]).says_refusal
