@@ -1,0 +1,1 @@
+"""Paper Assistant test suite."""
