@@ -85,7 +85,7 @@ class LLMSettings(_Group):
     path: Path | None = Field(None, description="Local GGUF file (backend gguf) or HF model dir (backend hf).")
     base_url: str | None = Field(None, description="Server URL for the ollama and openai backends.")
     api_key_env: str | None = Field(None, description="Name of the env var holding the API key (openai).")
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = deterministic).")
     max_tokens: int = Field(320, ge=1, description="Most tokens generated per answer.")
     timeout: float = Field(120.0, gt=0, description="Seconds before a server backend request fails.")
     n_ctx: int = Field(4096, ge=512, description="Context window for llama.cpp backends.")
@@ -97,7 +97,7 @@ class LLMSettings(_Group):
 
 class UISettings(_Group):
     host: str = Field("127.0.0.1", description="Address to bind; anything but loopback needs auth.")
-    port: int = Field(7860, ge=0, le=65535)
+    port: int = Field(7860, ge=0, le=65535, description="Port of the chat UI (0 = any free port).")
     auth_file: Path | None = Field(None, description="File with one `user:password` per line.")
     auth_env: str = Field("PAPER_ASSISTANT_AUTH", description="Env var holding `user:password`.")
     insecure_no_auth: bool = Field(False, description="Allow a non-loopback bind without auth.")
@@ -194,3 +194,35 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
         return Settings.model_validate(merged)
     except ValidationError as e:
         raise ConfigError(_format_error(e, origin)) from e
+
+
+def settings_table() -> str:
+    """A markdown table of every setting: key, env var, default and description (the README embeds it)."""
+    rows = ["| setting | env var | default | what it does |", "|---|---|---|---|"]
+
+    def default_text(value: Any) -> str:
+        if isinstance(value, Path):
+            try:
+                return f"`{value.relative_to(ROOT)}`"
+            except ValueError:
+                return f"`{value}`"
+        if isinstance(value, list):
+            return ", ".join(default_text(v) for v in value) or "[]"
+        return f"`{value}`" if value is not None else "unset"
+
+    defaults = Settings.model_construct()
+    for group_name, field in Settings.model_fields.items():
+        group = getattr(defaults, group_name)
+        if isinstance(group, BaseModel):
+            for key, sub in type(group).model_fields.items():
+                env = f"PAPER_ASSISTANT_{group_name.upper()}__{key.upper()}"
+                desc = (sub.description or "").replace("|", "\\|")
+                rows.append(f"| `{group_name}.{key}` | `{env}` | {default_text(getattr(group, key))} | {desc} |")
+        else:
+            env = f"PAPER_ASSISTANT_{group_name.upper()}"
+            rows.append(f"| `{group_name}` | `{env}` | {default_text(group)} | {field.description or ''} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table())
