@@ -1,0 +1,38 @@
+"""Turns the LaTeX escapes left in scraped abstracts into plain text (T\\"ULU -> TÜLU, \\% -> %).
+
+Only escapes with an unambiguous text meaning are replaced; unknown macros (a paper's own \\mname) stay verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_ACCENTS = {'"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "c": "\u0327",
+            "=": "\u0304", ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b"}
+_ACCENT = re.compile(r"""\\(["'`^~=.]|[cuvH](?=[{\s]))\s*(?:\{\s*([A-Za-z])\s*\}|([A-Za-z]))""")
+_SIMPLE = {r"\%": "%", r"\&": "&", r"\_": "_", r"\#": "#", r"\$": "$", r"\{": "{", r"\}": "}"}
+_WORDS = {"eg": "e.g.", "ie": "i.e.", "etal": "et al.", "etc": "etc."}
+_WRAPPERS = re.compile(r"\\(?:url|emph|textbf|textit|texttt|textsc|text|mathrm|mbox)\{([^{}]*)\}")
+
+
+def _accent(m: re.Match[str]) -> str:
+    letter = m.group(2) or m.group(3)
+    return unicodedata.normalize("NFC", letter + _ACCENTS[m.group(1)])
+
+
+def clean_latex(text: str) -> str:
+    if "\\" not in text and "``" not in text and "$" not in text:
+        return text
+    text = _ACCENT.sub(_accent, text)
+    for escape, plain in _SIMPLE.items():
+        text = text.replace(escape, plain)
+    text = re.sub(r"\\href\{([^{}]*)\}\{([^{}]*)\}", r"\2 (\1)", text)
+    text = re.sub(r"\\href\{([^{}]*)\}", r"\1", text)
+    for _ in range(3):  # nested wrappers
+        text = _WRAPPERS.sub(r"\1", text)
+    text = re.sub(r"\\(eg|ie|etal|etc)\b\.?", lambda m: _WORDS[m.group(1)], text)
+    text = re.sub(r"\$\\sim\$", "~", text)
+    text = re.sub(r"\\ ", " ", text)  # "e.g.\ relying": a LaTeX non-breaking space after an abbreviation
+    text = re.sub(r"``([^`']*)''", r"“\1”", text)
+    return text
