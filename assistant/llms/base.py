@@ -47,6 +47,7 @@ class Backend(ABC):
     """Implement `generate`; set `name` to a human-readable model name shown in answers."""
 
     name: str = "backend"
+    generative: bool = True  # False for backends that only extract (they cannot rewrite follow-up questions)
 
     @abstractmethod
     def generate(self, request: Request) -> Iterator[str]:

@@ -1,0 +1,1 @@
+"""Generative backends behind one interface, registered by name."""
