@@ -71,11 +71,16 @@ def _clean_markers(unit: str, valid: set[int]) -> tuple[str, list[int], int]:
     return MARKER.sub(repl, unit), found, invalid
 
 
-def _add_marker(sentence: str, n: int) -> str:
+def _append_markers(sentence: str, markers: str) -> str:
+    """Put markers before the sentence's final punctuation: "claim [1]." """
     m = re.search(r"([.!?:;]+[\"')]*)$", sentence)
     if m:
-        return f"{sentence[: m.start()]} [{n}]{m.group(1)}"
-    return f"{sentence} [{n}]"
+        return f"{sentence[: m.start()].rstrip()} {markers}{m.group(1)}"
+    return f"{sentence} {markers}"
+
+
+def _add_marker(sentence: str, n: int) -> str:
+    return _append_markers(sentence, f"[{n}]")
 
 
 def check(text: str, sources: list[Source]) -> Checked:
@@ -102,6 +107,15 @@ def check(text: str, sources: list[Source]) -> Checked:
                 result.says_refusal = True
             if is_table and (_is_table_rule(claim) or not nums):
                 new_units.append(cleaned)  # headers and rules carry no claim; rows cite per cell
+                continue
+            if not re.search(r"\w", claim):
+                # A unit of bare markers ("... feedback [1]. [1]"): fold new numbers into the previous unit.
+                if new_units and nums:
+                    extra = "".join(f"[{n}]" for n in dict.fromkeys(nums) if f"[{n}]" not in new_units[-1])
+                    new_units[-1] = _append_markers(new_units[-1], extra) if extra else new_units[-1]
+                    for n in nums:
+                        if n not in order:
+                            order.append(n)
                 continue
             if len(content_words(claim)) < MIN_CLAIM_WORDS:
                 new_units.append(cleaned)

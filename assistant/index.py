@@ -143,6 +143,11 @@ def ingest(
         store.delete_papers(removed)
 
     embedded = _write(store, todo, embedder, states, progress=progress, after_batch=after_batch)
+    from assistant.keyword import index_dir, refresh_keyword_index
+
+    if todo or removed or rebuild or not index_dir(store).exists():
+        store.bump_revision()
+        refresh_keyword_index(store)
     return IngestReport(
         files=files,
         papers_seen=len(papers),

@@ -1,7 +1,8 @@
-"""Finds the papers a query needs: llama-index retrieval over the Chroma store, grouped so a paper appears once.
+"""Finds the papers a question needs: dense search (llama-index over Chroma) fused with BM25 and method-name
+matches, grouped so a paper appears once, with per-item quotas for comparisons and wider nets for topics.
 
-Scores: llama-index reports exp(-distance) for Chroma; with cosine space that is converted back to cosine
-similarity, which is what `retrieval.min_score` is compared with. Generation and prompting live elsewhere.
+`SearchHit.similarity` is always the dense cosine similarity of the paper's best chunk (the refusal threshold
+uses it), even for papers only BM25 found. Prompting and generation live elsewhere.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
+from assistant.intent import detect
 from assistant.store import PaperStore
 from assistant.types import SearchHit
 
@@ -19,7 +21,12 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import NodeWithScore
 
+    from assistant.keyword import KeywordIndex
+
 MAX_CHUNKS_PER_PAPER = 2  # chunks of one paper merged into its hit
+RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al.)
+NAME_BOOST = 1.0  # a paper whose method name the query names outranks any fused score (max 2/61)
+TOPIC_SOURCES = 8
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,10 @@ def cosine_from_llama_score(score: float | None) -> float:
     return 1.0 + math.log(score)
 
 
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(sum(x * y for x, y in zip(a, b, strict=True)))
+
+
 def group_by_paper(
     ranked: Sequence[tuple[NodeWithScore, float]], k: int, similarity: dict[str, float] | None = None
 ) -> list[SearchHit]:
@@ -50,14 +61,15 @@ def group_by_paper(
         if pid not in chunks:
             order.append(pid)
             chunks[pid] = []
-        chunks[pid].append((node, score))
+        if all(n.node.node_id != node.node.node_id for n, _ in chunks[pid]):
+            chunks[pid].append((node, score))
     hits = []
     for pid in order[:k]:
         best = chunks[pid][:MAX_CHUNKS_PER_PAPER]
         meta = best[0][0].node.metadata
         parts = sorted(best, key=lambda ns: int(ns[0].node.metadata.get("position", 0)))
-        text = " … ".join(ns[0].node.get_content() for ns in parts)
-        sims = [similarity[ns[0].node.node_id] for ns in best if similarity and ns[0].node.node_id in similarity]
+        text = " … ".join(_plain_text(ns[0]) for ns in parts)
+        sims = [similarity[n.node.node_id] for n, _ in chunks[pid] if similarity and n.node.node_id in similarity]
         hits.append(
             SearchHit(
                 paper_id=pid,
@@ -73,8 +85,14 @@ def group_by_paper(
     return hits
 
 
+def _plain_text(node: NodeWithScore) -> str:
+    text = node.node.get_content()
+    title = str(node.node.metadata.get("title", ""))
+    return text[len(title) + 1:] if title and text.startswith(title + "\n") else text  # BM25 nodes carry the title
+
+
 class Retriever:
-    """Dense retrieval through llama-index's VectorStoreIndex over the store."""
+    """Hybrid retrieval over one store. Cheap per query; the BM25 index and reranker load once, lazily."""
 
     def __init__(self, settings: Settings, store: PaperStore, embedder: BaseEmbedding) -> None:
         from llama_index.core import VectorStoreIndex
@@ -84,16 +102,103 @@ class Retriever:
         self.embedder = embedder
         # Explicit embed model: llama-index's global default would be OpenAI.
         self._index = VectorStoreIndex.from_vector_store(store.vector_store(), embed_model=embedder)
+        self._keyword: KeywordIndex | None = None
+        self._reranker: Any = None
 
-    def dense(self, query: str, top: int) -> list[tuple[NodeWithScore, float]]:
-        nodes = self._index.as_retriever(similarity_top_k=top).retrieve(query)
+    @property
+    def keyword(self) -> KeywordIndex:
+        if self._keyword is None:
+            from assistant.keyword import open_keyword_index
+
+            self._keyword = open_keyword_index(self.store)
+        return self._keyword
+
+    def dense(self, query: str, embedding: list[float], top: int) -> list[tuple[NodeWithScore, float]]:
+        from llama_index.core.schema import QueryBundle
+
+        retriever = self._index.as_retriever(similarity_top_k=top)
+        nodes = retriever.retrieve(QueryBundle(query_str=query, embedding=embedding))
         return [(n, cosine_from_llama_score(n.score)) for n in nodes]
 
-    def search(self, query: str, k: int | None = None) -> list[SearchHit]:
-        k = k or self.settings.retrieval.k
-        ranked = self.dense(query, max(self.settings.retrieval.candidates, k * 3))
-        sims = {n.node.node_id: s for n, s in ranked}
-        return group_by_paper(ranked, k, sims)
+    def search(self, query: str, k: int | None = None, *, hybrid: bool | None = None,
+               rerank: bool | None = None) -> list[SearchHit]:
+        cfg = self.settings.retrieval
+        k = k or cfg.k
+        hybrid = cfg.hybrid if hybrid is None else hybrid
+        rerank = cfg.rerank if rerank is None else rerank
+        top = max(cfg.candidates, k * 3)
+        embedding = self.embedder.get_query_embedding(query)
+        dense = self.dense(query, embedding, top)
+        sims = {n.node.node_id: s for n, s in dense}
+        if not hybrid:
+            hits = group_by_paper(dense, top if rerank else k, sims)
+            return self._rerank(query, hits, k) if rerank else hits
+
+        keyword = self.keyword
+        bm25 = keyword.search(query, top)
+        named = keyword.name_matches(query)
+        fused: dict[str, float] = {}
+        for ranking in (dense, [(n, n.score or 0.0) for n in bm25]):
+            seen: list[str] = []
+            for node, _ in ranking:
+                pid = str(node.node.metadata["paper_id"])
+                if pid not in seen:
+                    seen.append(pid)
+                    fused[pid] = fused.get(pid, 0.0) + 1.0 / (RRF_K + len(seen))
+        for pid in named:
+            fused[pid] = fused.get(pid, 0.0) + NAME_BOOST
+        nodes = [n for n, _ in dense] + list(bm25)
+        missing = [pid for pid in named if all(str(n.node.metadata["paper_id"]) != pid for n in nodes)]
+        nodes += self._nodes_of(missing)
+        # Dense similarity for chunks only BM25 or a name match found, from their stored vectors.
+        unscored = [str(n.node.metadata["paper_id"]) for n in nodes if n.node.node_id not in sims]
+        for chunk_id, _meta, _doc, vector in self.store.chunks_of(sorted(set(unscored))):
+            sims.setdefault(chunk_id, _dot(embedding, vector))
+        ranked = sorted(nodes, key=lambda n: (-fused[str(n.node.metadata["paper_id"])],
+                                              -sims.get(n.node.node_id, -1.0)))
+        hits = group_by_paper([(n, fused[str(n.node.metadata["paper_id"])]) for n in ranked],
+                              top if rerank else k, sims)
+        return self._rerank(query, hits, k) if rerank else hits
+
+    def _nodes_of(self, paper_ids: list[str]) -> list[NodeWithScore]:
+        from llama_index.core.schema import NodeWithScore, TextNode
+
+        return [NodeWithScore(node=TextNode(id_=cid, text=doc, metadata=meta), score=0.0)
+                for cid, meta, doc, _vec in self.store.chunks_of(paper_ids)]
+
+    def _rerank(self, query: str, hits: list[SearchHit], k: int) -> list[SearchHit]:
+        from dataclasses import replace
+
+        from assistant.rerank import load_reranker
+
+        if self._reranker is None:
+            self._reranker = load_reranker(self.settings.retrieval)
+        scores = self._reranker.predict([(query, f"{h.title}. {h.text}") for h in hits])
+        order = sorted(zip(scores, hits, strict=True), key=lambda sh: -float(sh[0]))
+        return [replace(h, score=round(float(s), 4)) for s, h in order[:k]]
 
     def find(self, question: str, k: int) -> Retrieval:
-        return Retrieval(kind="factual", hits=self.search(question, k))
+        """Detect the question's intent and retrieve for it."""
+        intent = detect(question)
+        if intent.kind == "topic":
+            return Retrieval("topic", self.search(question, max(k, TOPIC_SOURCES)))
+        if intent.kind == "comparison":
+            quota = self.settings.retrieval.per_item
+            hits: list[SearchHit] = []
+            for item in intent.items:
+                taken = 0
+                for hit in self.search(item, quota + len(hits)):
+                    if any(h.paper_id == hit.paper_id for h in hits):
+                        continue
+                    hits.append(hit)
+                    taken += 1
+                    if taken == quota:
+                        break
+            size = max(k, len(hits))
+            for hit in self.search(question, size):
+                if len(hits) >= size:
+                    break
+                if all(h.paper_id != hit.paper_id for h in hits):
+                    hits.append(hit)
+            return Retrieval("comparison", hits, intent.items, intent.aspects)
+        return Retrieval("factual", self.search(question, k))

@@ -165,6 +165,24 @@ class PaperStore:
                 states[pid] = PaperState(h if same else "", n, prev.present + 1)
         return states
 
+    def revision(self) -> int:
+        """Bumped by every ingest that changes the store; derived indexes (BM25) record the one they match."""
+        return int((self.collection.metadata or {}).get("revision", 0))
+
+    def bump_revision(self) -> int:
+        new = self.revision() + 1
+        # modify() replaces the whole metadata; the distance space is fixed at creation and is kept.
+        self.collection.modify(metadata={"embedding_model": self.settings.embedding.model, "revision": new})
+        return new
+
+    def chunks_of(self, paper_ids: list[str]) -> list[tuple[str, dict[str, Any], str, list[float]]]:
+        """(chunk id, metadata, document, embedding) of every chunk of the given papers."""
+        if not paper_ids:
+            return []
+        got = self.collection.get(where={"paper_id": {"$in": paper_ids}},
+                                  include=["metadatas", "documents", "embeddings"])
+        return list(zip(got["ids"], got["metadatas"], got["documents"], got["embeddings"], strict=True))
+
     def delete_papers(self, paper_ids: Iterable[str]) -> None:
         ids = list(paper_ids)
         for i in range(0, len(ids), 500):

@@ -70,3 +70,10 @@ def test_table_cells_keep_their_markers():
 def test_the_refusal_sentence_is_recognised():
     assert check(REFUSAL, [LETI]).says_refusal
     assert not check("LeTI learns from textual feedback [1].", [LETI]).says_refusal
+
+
+def test_bare_markers_after_a_sentence_are_folded_into_it():
+    out = check("LeTI learns from textual feedback of a Python interpreter [1]. [1]", [LETI, DEPT])
+    assert out.text == "LeTI learns from textual feedback of a Python interpreter [1]."
+    out = check("LeTI learns from textual feedback of a Python interpreter. [1]", [LETI, DEPT])
+    assert out.text == "LeTI learns from textual feedback of a Python interpreter [1]."

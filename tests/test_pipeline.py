@@ -12,6 +12,7 @@ from assistant.pipeline import Finished, Pipeline, QuestionError, SourcesFound, 
 from assistant.prompts import PromptError, Prompts
 from assistant.retrieval import Retriever
 from assistant.store import PaperStore
+from assistant.text import split_sentences
 from assistant.types import REFUSAL
 from tests.conftest import make_settings
 
@@ -62,9 +63,11 @@ def test_answer_cites_the_right_paper_and_json_shape(pipeline, fake):
 
 
 def test_invalid_markers_are_removed_and_uncited_sentences_attributed(pipeline, fake):
-    n = _leti_n(pipeline.ask(LETI_Q))
-    fake.enqueue("LeTI fine-tunes the model on textual feedback from a Python interpreter [9]. "
-                 "On MBPP, LeTI improves the performance of two base LMs.")
+    first = pipeline.ask(LETI_Q)
+    n = _leti_n(first)
+    # A sentence of the source text the model was given, without a marker: attributed after the fact.
+    uncited = split_sentences(next(s.text for s in first.sources if s.n == n))[-1]
+    fake.enqueue(f"LeTI fine-tunes the model on textual feedback from a Python interpreter [9]. {uncited}")
     answer = pipeline.ask(LETI_Q)
     assert answer.invalid_markers == 1 and "[9]" not in answer.answer
     assert answer.answer.count(f"[{n}]") == 2
