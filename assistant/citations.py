@@ -84,65 +84,105 @@ def _add_marker(sentence: str, n: int) -> str:
 
 
 def check(text: str, sources: list[Source]) -> Checked:
-    by_n = {s.n: s for s in sources}
-    words = {s.n: content_words(f"{s.title} {s.text}") for s in sources}
-    sentences = {s.n: [content_words(x) for x in split_sentences(s.text)] for s in sources}
-    order: list[int] = []  # cited numbers, first appearance first
-    supported: set[int] = set()
-    result = Checked(text="", citations=[])
+    ctx = _Context(sources)
     out_lines: list[str] = []
-
     for line in text.strip().splitlines():
-        if not line.strip():
+        stripped = line.strip()
+        if not stripped:
             out_lines.append("")
-            continue
-        is_table = line.lstrip().startswith("|")
-        units = [line.strip()] if is_table else split_sentences(line)
-        new_units = []
+        elif stripped.startswith("|"):
+            out_lines.append(ctx.table_row(stripped))
+        else:
+            out_lines.append(" ".join(ctx.prose(split_sentences(stripped))))
+    ctx.result.text = "\n".join(out_lines).strip()
+    by_n = ctx.by_n
+    ctx.result.citations = [
+        Citation(n=n, paper_id=by_n[n].paper_id, title=by_n[n].title, url=by_n[n].url, supported=n in ctx.supported)
+        for n in ctx.order
+    ]
+    return ctx.result
+
+
+class _Context:
+    """State of one check: sources' words, cited numbers in order, which of them some claim supports."""
+
+    def __init__(self, sources: list[Source]) -> None:
+        self.by_n = {s.n: s for s in sources}
+        self.words = {s.n: content_words(f"{s.title} {s.text}") for s in sources}
+        self.sentences = {s.n: [content_words(x) for x in split_sentences(s.text)] for s in sources}
+        self.order: list[int] = []  # cited numbers, first appearance first
+        self.supported: set[int] = set()
+        self.result = Checked(text="", citations=[])
+
+    def _cite(self, claim: str, nums: list[int]) -> bool:
+        """Record the citations of one claim; True if at least one cited source supports it."""
+        ok = False
+        for n in nums:
+            if n not in self.order:
+                self.order.append(n)
+            if overlap(claim, self.words[n]) >= SUPPORTED_AT:
+                self.supported.add(n)
+                ok = True
+        return ok
+
+    def _clean(self, unit: str) -> tuple[str, list[int], str]:
+        cleaned, nums, invalid = _clean_markers(unit, set(self.by_n))
+        self.result.invalid_markers += invalid
+        claim = MARKER.sub("", cleaned)
+        if any(h in claim.lower() for h in _REFUSAL_HINTS):
+            self.result.says_refusal = True
+        return cleaned, nums, claim
+
+    def table_row(self, row: str) -> str:
+        """Each cell is its own claim; header and rule rows carry none. Cells never get markers added."""
+        if _is_table_rule(row):
+            return row
+        cells = row.strip().strip("|").split("|")
+        out = []
+        for cell in cells:
+            cleaned, nums, claim = self._clean(cell.strip())
+            if nums and len(content_words(claim)) >= 1:
+                if len(content_words(claim)) >= MIN_CLAIM_WORDS:
+                    self.result.claims += 1
+                    if not self._cite(claim, nums):
+                        self.result.unsupported.append(claim.strip())
+                else:
+                    for n in nums:
+                        if n not in self.order:
+                            self.order.append(n)
+            out.append(cleaned)
+        return "| " + " | ".join(out) + " |"
+
+    def prose(self, units: list[str]) -> list[str]:
+        new_units: list[str] = []
         for unit in units:
-            cleaned, nums, invalid = _clean_markers(unit, set(by_n))
-            result.invalid_markers += invalid
-            claim = MARKER.sub("", cleaned)
-            if any(h in claim.lower() for h in _REFUSAL_HINTS):
-                result.says_refusal = True
-            if is_table and (_is_table_rule(claim) or not nums):
-                new_units.append(cleaned)  # headers and rules carry no claim; rows cite per cell
-                continue
+            cleaned, nums, claim = self._clean(unit)
             if not re.search(r"\w", claim):
                 # A unit of bare markers ("... feedback [1]. [1]"): fold new numbers into the previous unit.
                 if new_units and nums:
                     extra = "".join(f"[{n}]" for n in dict.fromkeys(nums) if f"[{n}]" not in new_units[-1])
-                    new_units[-1] = _append_markers(new_units[-1], extra) if extra else new_units[-1]
+                    if extra:
+                        new_units[-1] = _append_markers(new_units[-1], extra)
                     for n in nums:
-                        if n not in order:
-                            order.append(n)
+                        if n not in self.order:
+                            self.order.append(n)
                 continue
             if len(content_words(claim)) < MIN_CLAIM_WORDS:
                 new_units.append(cleaned)
                 continue
-            result.claims += 1
+            self.result.claims += 1
             if not nums:
-                best_n, best = _best_source(claim, words, sentences)
+                best_n, best = _best_source(claim, self.words, self.sentences)
                 if best_n is not None and best >= ATTRIBUTE_AT:
                     cleaned, nums = _add_marker(cleaned, best_n), [best_n]
                 else:
-                    result.unsupported.append(claim.strip())
-            for n in nums:
-                if n not in order:
-                    order.append(n)
-                if overlap(claim, words[n]) >= SUPPORTED_AT:
-                    supported.add(n)
-            if nums and not any(overlap(claim, words[n]) >= SUPPORTED_AT for n in nums):
-                result.unsupported.append(claim.strip())
+                    self.result.unsupported.append(claim.strip())
+                    new_units.append(cleaned)
+                    continue
+            if not self._cite(claim, nums):
+                self.result.unsupported.append(claim.strip())
             new_units.append(cleaned)
-        out_lines.append(new_units[0] if is_table else " ".join(new_units))
-
-    result.text = "\n".join(out_lines).strip()
-    result.citations = [
-        Citation(n=n, paper_id=by_n[n].paper_id, title=by_n[n].title, url=by_n[n].url, supported=n in supported)
-        for n in order
-    ]
-    return result
+        return new_units
 
 
 def _best_source(

@@ -119,7 +119,8 @@ class KeywordIndex:
         from llama_index.retrievers.bm25 import BM25Retriever
 
         try:
-            return cls(BM25Retriever.from_persist_dir(str(directory / "bm25")), info["names"])
+            bm25 = BM25Retriever.from_persist_dir(str(directory / "bm25"), show_progress=False)
+            return cls(bm25, info["names"])
         except (OSError, ValueError, KeyError):
             return None
 
