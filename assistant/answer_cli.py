@@ -69,7 +69,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_command(sub: argparse._SubParsersAction, add_common) -> None:  # noqa: ANN001 - cli helper
+def add_command(sub: argparse._SubParsersAction, add_common) -> None:
     p = sub.add_parser("ask", help="answer a question from the indexed papers, with citations")
     p.add_argument("question")
     p.add_argument("--model", help="backend name (see `paper-assistant models`)")

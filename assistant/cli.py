@@ -29,7 +29,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def settings_from(args: argparse.Namespace):  # noqa: ANN201 - Settings, imported lazily
+def settings_from(args: argparse.Namespace):
     from assistant.config import load_settings
 
     return load_settings(args.config, _overrides(args))

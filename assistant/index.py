@@ -97,6 +97,8 @@ def _node(chunk: Chunk, paper: Paper, h: str, n_chunks: int, vector: list[float]
         meta["author_count"] = paper.author_count
     if paper.authors:
         meta["authors"] = paper.authors
+    if chunk.position == 0:
+        meta["abstract"] = paper.abstract  # the whole abstract once per paper, for the paper browser
     return TextNode(id_=chunk.chunk_id, text=chunk.text, metadata=meta, embedding=vector)
 
 
@@ -194,7 +196,7 @@ def _write(
     return done
 
 
-def _write_batch(store, vector_store, batch, embedder, states) -> int:  # noqa: ANN001 - internal helper
+def _write_batch(store, vector_store, batch, embedder, states) -> int:
     chunks = [c for _, _, cs in batch for c in cs]
     vectors = embedder.get_text_embedding_batch([embed_text(c) for c in chunks])
     nodes = []

@@ -6,11 +6,13 @@ built from, and rebuilt when an ingest changed the store. Uses llama-index's BM2
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
 import tempfile
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +46,7 @@ def names_in(title: str, abstract: str) -> set[str]:
 def query_names(query: str) -> set[str]:
     tokens = re.findall(r"[A-Za-z0-9][A-Za-z0-9\-\.]*[A-Za-z0-9]", query)
     out = {normalise_name(t) for t in tokens}
-    out |= {normalise_name(f"{a} {b}") for a, b in zip(tokens, tokens[1:], strict=False)}
+    out |= {normalise_name(f"{a} {b}") for a, b in pairwise(tokens)}
     return {n for n in out if len(n) >= 3}
 
 
@@ -136,10 +138,8 @@ def open_keyword_index(store: PaperStore) -> KeywordIndex:
     index = KeywordIndex.load(directory, revision)
     if index is None:
         index = KeywordIndex.build(store)
-        try:
+        with contextlib.suppress(OSError):  # a read-only store still serves from the in-memory index
             index.save(directory, revision)
-        except OSError:
-            pass  # a read-only store still serves; the index lives in memory for this process
     return index
 
 

@@ -11,6 +11,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from assistant.citations import check
@@ -88,7 +89,7 @@ def compact(question: str, hit: SearchHit, budget: int) -> str:
         used += cost
     picked = sorted(chosen)
     parts = [sentences[picked[0]]]
-    for prev, cur in zip(picked, picked[1:], strict=False):
+    for prev, cur in pairwise(picked):
         parts.append(("… " if cur != prev + 1 else "") + sentences[cur])
     return " ".join(parts)
 
@@ -196,7 +197,7 @@ class Pipeline:
             yield TextDelta(piece)
         checked = check("".join(pieces), sources)
         # A refusal, or an answer none of whose claims the sources support (e.g. answered from memory).
-        if checked.says_refusal and len(checked.unsupported) >= checked.claims - 1 or (
+        if (checked.says_refusal and len(checked.unsupported) >= checked.claims - 1) or (
             checked.claims > 0 and not checked.citations
         ) or not checked.text:
             yield finish(refusal_text(sources), True, first, unsupported=checked.unsupported,

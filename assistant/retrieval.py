@@ -102,16 +102,24 @@ class Retriever:
         self.embedder = embedder
         # Explicit embed model: llama-index's global default would be OpenAI.
         self._index = VectorStoreIndex.from_vector_store(store.vector_store(), embed_model=embedder)
-        self._keyword: KeywordIndex | None = None
-        self._reranker: Any = None
+        self._loaded: dict[str, Any] = {}  # "keyword", "reranker": loaded once, shared with with_options() clones
+
+    def with_options(self, **retrieval: Any) -> Retriever:
+        """The same indexes with other retrieval settings (k, hybrid, rerank), e.g. per UI request."""
+        clone = object.__new__(Retriever)
+        clone.__dict__.update(self.__dict__)
+        clone.settings = self.settings.model_copy(
+            update={"retrieval": self.settings.retrieval.model_copy(update=retrieval)}
+        )
+        return clone
 
     @property
     def keyword(self) -> KeywordIndex:
-        if self._keyword is None:
+        if "keyword" not in self._loaded:
             from assistant.keyword import open_keyword_index
 
-            self._keyword = open_keyword_index(self.store)
-        return self._keyword
+            self._loaded["keyword"] = open_keyword_index(self.store)
+        return self._loaded["keyword"]
 
     def dense(self, query: str, embedding: list[float], top: int) -> list[tuple[NodeWithScore, float]]:
         from llama_index.core.schema import QueryBundle
@@ -171,9 +179,9 @@ class Retriever:
 
         from assistant.rerank import load_reranker
 
-        if self._reranker is None:
-            self._reranker = load_reranker(self.settings.retrieval)
-        scores = self._reranker.predict([(query, f"{h.title}. {h.text}") for h in hits])
+        if "reranker" not in self._loaded:
+            self._loaded["reranker"] = load_reranker(self.settings.retrieval)
+        scores = self._loaded["reranker"].predict([(query, f"{h.title}. {h.text}") for h in hits])
         order = sorted(zip(scores, hits, strict=True), key=lambda sh: -float(sh[0]))
         return [replace(h, score=round(float(s), 4)) for s, h in order[:k]]
 

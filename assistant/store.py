@@ -7,6 +7,7 @@ function is never attached: every write and query carries its own vectors.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable
@@ -129,10 +130,8 @@ class PaperStore:
 
     def drop(self) -> None:
         """Delete the collection and start an empty one (for --rebuild)."""
-        try:
+        with contextlib.suppress(Exception):  # absent already is fine
             self.client.delete_collection(self.name)
-        except Exception:  # noqa: S110 - absent already is fine
-            pass
         self._create = True
         self.collection = self._open_collection()
 
@@ -182,6 +181,11 @@ class PaperStore:
         got = self.collection.get(where={"paper_id": {"$in": paper_ids}},
                                   include=["metadatas", "documents", "embeddings"])
         return list(zip(got["ids"], got["metadatas"], got["documents"], got["embeddings"], strict=True))
+
+    def paper(self, paper_id: str) -> dict[str, Any] | None:
+        """The stored record of one paper (metadata of its first chunk, which holds the whole abstract)."""
+        got = self.collection.get(where={"$and": [{"paper_id": paper_id}, {"position": 0}]}, include=["metadatas"])
+        return dict(got["metadatas"][0]) if got["metadatas"] else None
 
     def delete_papers(self, paper_ids: Iterable[str]) -> None:
         ids = list(paper_ids)

@@ -15,14 +15,14 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*|\d+(?:\.\d+)?%?")
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having he
-    her here hers herself him himself his how i if in into is it its itself just me more most my myself no nor
-    not now of off on once only or other our ours ourselves out over own same she should so some such than that
-    the their theirs them themselves then there these they this those through to too under until up very was we
-    were what when where which while who whom why will with would you your yours yourself yourselves paper
-    papers propose proposed approach method methods model models use used using show shows based work new
-    our results via however across well one two three may also many much within without among two both these
-    study present introduce introduces""".split()
+    between both but by can could did do does doing down during each few for from further had has have
+    having he her here hers herself him himself his how i if in into is it its itself just me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so
+    some such than that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your yours
+    yourself yourselves paper papers propose proposed approach method methods model models use used using
+    show shows based work new our results via however across well one two three may also many much within
+    without among two both these study present introduce introduces""".split()
 )
 
 

@@ -63,7 +63,8 @@ def test_table_cells_keep_their_markers():
              "| Method | fine-tunes on textual feedback [1] | decomposes the soft prompt [2] |\n\n"
              "LeTI learns from interpreter feedback [1], while DePT decomposes the soft prompt [2].")
     out = check(table, [LETI, DEPT])
-    assert out.text.splitlines()[2] == "| Method | fine-tunes on textual feedback [1] | decomposes the soft prompt [2] |"
+    row = "| Method | fine-tunes on textual feedback [1] | decomposes the soft prompt [2] |"
+    assert out.text.splitlines()[2] == row
     assert {c.n for c in out.citations} == {1, 2} and all(c.supported for c in out.citations)
 
 

@@ -56,7 +56,7 @@ def test_bad_file_names_file_and_key(tmp_path, text, needle):
 def test_bad_env_var_names_the_key(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PAPER_ASSISTANT_UI__PORT", "not-a-port")
-    with pytest.raises(ConfigError, match="ui.port"):
+    with pytest.raises(ConfigError, match=r"ui\.port"):
         load_settings()
 
 

@@ -107,7 +107,7 @@ def test_overlap_not_below_chunk_size_is_a_clear_error():
 
 
 def test_missing_store_is_a_clear_error(tmp_path):
-    with pytest.raises(StoreError, match="no index at .*paper-assistant ingest"):
+    with pytest.raises(StoreError, match=r"no index at .*paper-assistant ingest"):
         PaperStore(make_settings(tmp_path / "nowhere"))
 
 

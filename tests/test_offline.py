@@ -28,8 +28,10 @@ def test_loopback_is_allowed():
 def test_cli_sets_offline_env_before_libraries_load():
     code = (
         "import os, sys; from assistant.cli import main; from assistant.offline import enforce_offline;"
-        "enforce_offline(); heavy = [m for m in ('torch', 'chromadb', 'gradio', 'llama_index.core') if m in sys.modules];"
-        "print(os.environ['HF_HUB_OFFLINE'], os.environ['GRADIO_ANALYTICS_ENABLED'], os.environ['ANONYMIZED_TELEMETRY'],"
+        "enforce_offline();"
+        "heavy = [m for m in ('torch', 'chromadb', 'gradio', 'llama_index.core') if m in sys.modules];"
+        "print(os.environ['HF_HUB_OFFLINE'], os.environ['GRADIO_ANALYTICS_ENABLED'],"
+        " os.environ['ANONYMIZED_TELEMETRY'],"
         " os.environ['HF_HUB_DISABLE_TELEMETRY'], heavy)"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "GRADIO_", "ANONYMIZED"))}

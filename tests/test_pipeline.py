@@ -164,7 +164,7 @@ def test_prompt_missing_variable_is_an_error(tmp_path):
     with pytest.raises(PromptError, match="who"):
         Prompts(tmp_path).render("x", question="q")
     (tmp_path / "y.md").write_text("no sections here")
-    with pytest.raises(PromptError, match="y.md"):
+    with pytest.raises(PromptError, match=r"y\.md"):
         Prompts(tmp_path).render("y", question="q")
 
 

@@ -1,0 +1,119 @@
+"""Turns answers and sources into what the chat page shows: escaped text, [n] links, the sources panel.
+
+Every piece of corpus or model text passes through `html.escape` here, so a title or abstract holding
+`<script>` is shown as text. Only http(s) links are ever made clickable. No Gradio imports: plain strings.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from assistant.types import Answer, SearchHit, Source
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def safe_url(url: str) -> str | None:
+    return url if re.match(r"^https?://[^\s\"'<>]+$", url or "") else None
+
+
+def escape_md(text: str) -> str:
+    """Escape HTML and the markdown that could form links or images; keep tables, bullets and emphasis."""
+    text = html.escape(text, quote=False)
+    return text.replace("](", "]\\(").replace("![", "!\\[")
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The checked answer with each [n] as a link to source n in the sources panel."""
+    valid = {s.n for s in answer.sources}
+    body = escape_md(answer.answer)
+    body = _MARKER.sub(lambda m: f"[[{m.group(1)}]](#src-{m.group(1)})" if int(m.group(1)) in valid else "", body)
+    notes = []
+    if answer.refused:
+        notes.append("No source answers this; the closest papers are listed under Sources.")
+    elif answer.unsupported:
+        notes.append(f"{len(answer.unsupported)} sentence(s) are not supported by the sources.")
+    t = answer.timings
+    first = f" · first token {t.first_token:.1f}s" if t.first_token is not None else ""
+    notes.append(f"{html.escape(answer.model)} · {t.total:.1f}s{first}")
+    return body + "\n\n" + "\n\n".join(f"<sub>{n}</sub>" for n in notes)
+
+
+def streaming_markdown(text: str) -> str:
+    return escape_md(text) + " ▌"
+
+
+def error_markdown(message: str) -> str:
+    return f"⚠️ {escape_md(message)}"
+
+
+def _meta_line(published: str | None, author_count: int | None) -> str:
+    parts = []
+    if published:
+        parts.append(html.escape(published))
+    if author_count:
+        parts.append(f"{author_count} author{'s' if author_count != 1 else ''}")
+    return " · ".join(parts)
+
+
+def _title_link(title: str, url: str) -> str:
+    link = safe_url(url)
+    text = html.escape(title)
+    if not link:
+        return f"<b>{text}</b>"
+    return f'<a href="{html.escape(link)}" target="_blank" rel="noopener noreferrer"><b>{text}</b></a>'
+
+
+def sources_html(sources: list[Source], answer: Answer | None = None, note: str = "") -> str:
+    """The sources panel: each paper with its [n], link, date/authors, snippet, score and citation status."""
+    if not sources:
+        return f'<div class="pa-sources"><p>{html.escape(note or "Sources appear here.")}</p></div>'
+    cited = {c.n: c for c in (answer.citations if answer else [])}
+    items = []
+    for s in sources:
+        if answer is None:
+            status = ""
+        elif s.n in cited:
+            flag = "" if cited[s.n].supported else " (not supported)"
+            status = f' · <span class="pa-cited">cited{flag}</span>'
+        else:
+            status = ' · <span class="pa-uncited">not cited</span>'
+        meta = _meta_line(s.published, s.author_count)
+        items.append(
+            f'<li id="src-{s.n}" class="pa-source"><span class="pa-n">[{s.n}]</span> {_title_link(s.title, s.url)}'
+            f'<div class="pa-meta">{meta + " · " if meta else ""}score {s.score:.3f}{status}</div>'
+            f'<div class="pa-snippet">{html.escape(s.text)}</div></li>'
+        )
+    head = f"<p>{html.escape(note)}</p>" if note else ""
+    return f'<div class="pa-sources">{head}<ol class="pa-list">{"".join(items)}</ol></div>'
+
+
+def paper_list_html(hits: list[SearchHit]) -> str:
+    if not hits:
+        return "<p>No papers found.</p>"
+    rows = [
+        f'<li class="pa-paper">{_title_link(h.title, h.url)}<div class="pa-meta">'
+        f"{_meta_line(h.published, h.author_count)}</div></li>"
+        for h in hits
+    ]
+    return f'<ol class="pa-list">{"".join(rows)}</ol>'
+
+
+def paper_html(meta: dict | None) -> str:
+    if not meta:
+        return "<p>Choose a paper.</p>"
+    line = _meta_line(meta.get("published") or None, int(meta["author_count"]) if meta.get("author_count") else None)
+    return (f'<div class="pa-paper-full"><h3>{_title_link(str(meta["title"]), str(meta["url"]))}</h3>'
+            f'<div class="pa-meta">{line}</div><p>{html.escape(str(meta.get("abstract", "")))}</p></div>')
+
+
+CSS = """
+.pa-list { padding-left: 1.2em; }
+.pa-source, .pa-paper { margin-bottom: 0.8em; }
+.pa-source:target { background: rgba(255, 220, 0, 0.25); }
+.pa-meta { font-size: 0.85em; opacity: 0.75; }
+.pa-snippet { font-size: 0.9em; margin-top: 0.2em; }
+.pa-n { font-weight: bold; }
+.pa-cited { color: #15803d; }
+"""
