@@ -141,7 +141,9 @@ class Pipeline:
     def sources_for(self, question: str, hits: list[SearchHit]) -> list[Source]:
         budget = self.settings.retrieval.source_tokens
         return [
-            Source(n=i, paper_id=h.paper_id, title=h.title, url=h.url, score=h.score,
+            # The score shown is the dense cosine similarity: comparable across questions, unlike fused ranks.
+            Source(n=i, paper_id=h.paper_id, title=h.title, url=h.url,
+                   score=h.similarity if h.similarity is not None else h.score,
                    text=compact(question, h, budget), published=h.published, author_count=h.author_count)
             for i, h in enumerate(hits, 1)
         ]
