@@ -116,7 +116,7 @@ def test_server_dying_mid_stream_is_a_generation_error(smol_gguf):
 
 
 class _Hang(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         time.sleep(5)
 
     def log_message(self, *args: object) -> None:
@@ -129,7 +129,7 @@ class _Ollama(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._json({"models": [{"name": "tiny:latest"}]})
 
     def _json(self, data: dict) -> None:
@@ -140,7 +140,7 @@ class _Ollama(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append(request)  # type: ignore[attr-defined]
         self.send_response(200)

@@ -63,7 +63,8 @@ def test_extractive_cites_the_best_sentences():
     ("settings", "message"),
     [
         (LLMSettings(backend="gguf"), r"llm\.path: the gguf backend needs"),
-        (LLMSettings(backend="gguf", path="/nonexistent/model.gguf"), r"llm\.path = '/nonexistent/model\.gguf': no such"),
+        (LLMSettings(backend="gguf", path="/nonexistent/model.gguf"),
+         r"llm\.path = '/nonexistent/model\.gguf': no such"),
         (LLMSettings(backend="openai", model="m"), r"llm\.base_url: the openai backend needs it"),
         (LLMSettings(backend="openai", base_url="http://127.0.0.1:9/v1"), r"llm\.model: the openai backend needs"),
         (LLMSettings(backend="openai", base_url="http://127.0.0.1:9/v1", model="m", api_key_env="PA_TEST_NO_KEY"),

@@ -130,7 +130,7 @@ def test_follow_up_uses_the_session_history(client, scripted):
     ask(client, "What is DePT?")
     scripted.fake.enqueue("How does DePT compare to LoRA?")  # the condensed follow-up
     scripted.fake.enqueue("DePT decomposes the soft prompt [1].")
-    chat, panel, _ = ask(client, "and how does that compare to LoRA?")
+    _chat, panel, _ = ask(client, "and how does that compare to LoRA?")
     assert "Searched for: How does DePT compare to LoRA?" in panel
     condense = scripted.fake.history[-2].messages[1]["content"]
     assert "What is DePT?" in condense and "and how does that compare to LoRA?" in condense
