@@ -198,10 +198,10 @@ class Pipeline:
             pieces.append(piece)
             yield TextDelta(piece)
         checked = check("".join(pieces), sources)
-        # A refusal, or an answer none of whose claims the sources support (e.g. answered from memory).
-        if (checked.says_refusal and len(checked.unsupported) >= checked.claims - 1) or (
-            checked.claims > 0 and not checked.citations
-        ) or not checked.text:
+        # Refused: the model says so (and supports next to nothing), or nothing in the answer cites a source -
+        # an answer from memory, or one that obeyed an instruction injected into a question or an abstract.
+        says_no = checked.says_refusal and len(checked.unsupported) >= checked.claims - 1
+        if says_no or not checked.citations or not checked.text:
             yield finish(refusal_text(sources), True, first, unsupported=checked.unsupported,
                          invalid_markers=checked.invalid_markers)
             return
