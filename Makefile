@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test test-slow test-all index models browser lint audit bench eval clean
+.PHONY: run test test-slow test-all index models browser lint audit bench eval eval-ci clean
 
 ## run: set up, build the index of the built-in corpus if missing, open the chat UI on http://127.0.0.1:7860
 run: $(STAMP) index
@@ -62,6 +62,10 @@ bench: $(STAMP) index
 
 eval: $(STAMP) index
 	$(VENV)/bin/paper-assistant eval
+
+## eval-ci: the retrieval-only eval with thresholds (no model, about 30 s; CI runs it on every change)
+eval-ci: $(STAMP) index
+	$(VENV)/bin/paper-assistant eval --retrieval-only --min-recall 0.9 --min-refusal 0.3 --out eval/results/ci
 
 clean:
 	rm -rf $(VENV) $(STORE) data/models eval/results

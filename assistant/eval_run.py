@@ -1,51 +1,94 @@
-"""Runs eval questions through a pipeline (ours or the naive baseline) and turns each answer into a result row.
+"""Runs eval questions through a pipeline (ours, or the naive baseline) and turns each answer into a result row.
 
-No metrics math here (evaluation.py) and no files written (eval_report.py).
+Both pipelines are seen through the same three calls (`ranking`, `retrieve`, `ask`), so the eval never
+special-cases one. No metrics math here (evaluation.py) and no files written (eval_report.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from assistant.evaluation import Question, score
-from assistant.llms.base import BackendError, GenerationError
-from assistant.pipeline import QuestionError
+from assistant.evaluation import CURVE_K, Question, score
+from assistant.llms.base import GenerationError
+from assistant.pipeline import Pipeline, QuestionError
+from assistant.types import Answer
 
-CURVE_K = 10
+
+@dataclass(frozen=True)
+class Retrieved:
+    titles: list[str]  # the sources the model would get, best first
+    kind: str  # factual | comparison | topic
+    refused: bool  # what the pipeline would decide before generating (relevance threshold)
+    seconds: float
 
 
-def run_question(question: Question, pipeline: Any, retriever: Any, *, retrieval_only: bool, k: int) -> dict:
-    curve = [h.title for h in retriever.find(question.question, CURVE_K).hits]
-    row: dict[str, Any] = {"id": question.id, "type": question.type, "question": question.question,
-                           "gold_titles": question.gold_titles}
-    if retrieval_only:
+class Subject(Protocol):
+    """A pipeline as the eval sees it."""
+
+    has_intent: bool  # False when the pipeline does not tell question kinds apart (intent is not scored)
+
+    def ranking(self, question: str, n: int) -> list[str]:
+        """Titles of the n best papers, best first (for the recall@1..10 curve)."""
+
+    def retrieve(self, question: str) -> Retrieved:
+        """What retrieval alone gives the model, without generating."""
+
+    def ask(self, question: str) -> Answer:
+        """The whole run, as the UI does it."""
+
+
+class ProductSubject:
+    """Our pipeline: `Pipeline.retrieve` / `.relevant` for retrieval-only runs, `Pipeline.ask` for full ones."""
+
+    has_intent = True
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    def ranking(self, question: str, n: int) -> list[str]:
+        return [h.title for h in self.pipeline.retriever.find(question, n).hits]
+
+    def retrieve(self, question: str) -> Retrieved:
         start = time.perf_counter()
-        hits = retriever.find(question.question, k).hits
-        # Without generation, "refused" is what the pipeline's relevance threshold alone would decide.
-        sims = [h.similarity for h in hits if h.similarity is not None]
-        refused = not sims or max(sims) < retriever.settings.retrieval.min_score
-        row |= {"retrieved": [h.title for h in hits], "cited": [], "answer": "", "refused": refused,
-                "timings": {"retrieve": round(time.perf_counter() - start, 4)}, "invalid_markers": 0,
-                "unsupported": 0, "error": None}
-        scores = score(question, row["retrieved"], [], "", refused, curve)
-        # Nothing was generated: answer and citation scores do not apply.
+        retrieval = self.pipeline.retrieve(question)
+        return Retrieved([h.title for h in retrieval.hits], retrieval.kind, not self.pipeline.relevant(retrieval),
+                         round(time.perf_counter() - start, 4))
+
+    def ask(self, question: str) -> Answer:
+        return self.pipeline.ask(question)
+
+
+def _base_row(question: Question) -> dict[str, Any]:
+    return {"id": question.id, "type": question.type, "question": question.question,
+            "gold_titles": question.gold_titles, "answer_keywords": question.answer_keywords}
+
+
+def run_question(question: Question, subject: Subject, *, retrieval_only: bool) -> dict[str, Any]:
+    """One result row: what was retrieved, cited and answered, timings, and the scores."""
+    curve = subject.ranking(question.question, CURVE_K)
+    row = _base_row(question)
+    if retrieval_only:
+        got = subject.retrieve(question.question)
+        row |= {"retrieved": got.titles, "kind": got.kind, "cited": [], "answer": "", "refused": got.refused,
+                "timings": {"retrieve": got.seconds}, "invalid_markers": 0, "unsupported": 0, "error": None}
+        scores = score(question, got.titles, [], "", got.refused, curve, got.kind if subject.has_intent else None)
+        # Nothing was generated: citation and answer scores do not apply ("refused" is the threshold's call).
         row["scores"] = {k: v for k, v in scores.items() if k not in ("citation_recall", "keywords")}
         return row
     try:
-        answer = pipeline.ask(question.question)
-        error = None
-    except (BackendError, GenerationError, QuestionError) as e:
-        answer, error = None, str(e)
-    if answer is None:
-        row |= {"retrieved": [], "cited": [], "answer": "", "refused": False, "timings": {}, "invalid_markers": 0,
-                "unsupported": 0, "error": error}
+        answer = subject.ask(question.question)
+    except (GenerationError, QuestionError) as e:  # BackendError (misconfiguration) stops the whole run
+        row |= {"retrieved": [], "kind": None, "cited": [], "answer": "", "refused": False, "timings": {},
+                "invalid_markers": 0, "unsupported": 0, "error": f"{type(e).__name__}: {e}"}
         row["scores"] = score(question, [], [], "", False, curve)
         return row
     row |= {
         "retrieved": [s.title for s in answer.sources],
-        "cited": [c.title for c in answer.citations],
+        "kind": answer.kind,
+        "cited": list(dict.fromkeys(c.title for c in answer.citations)),
         "answer": answer.answer,
         "refused": answer.refused,
         "timings": answer.timings.to_dict(),
@@ -54,15 +97,15 @@ def run_question(question: Question, pipeline: Any, retriever: Any, *, retrieval
         "model": answer.model,
         "error": None,
     }
-    row["scores"] = score(question, row["retrieved"], row["cited"], answer.answer, answer.refused, curve)
+    row["scores"] = score(question, row["retrieved"], row["cited"], answer.answer, answer.refused, curve,
+                          answer.kind if subject.has_intent else None)
     return row
 
 
-def run_all(questions: Sequence[Question], pipeline: Any, retriever: Any, *, retrieval_only: bool, k: int,
-            progress: bool = True) -> list[dict]:
+def run_all(questions: Sequence[Question], subject: Subject, *, retrieval_only: bool,
+            progress: bool = True) -> list[dict[str, Any]]:
+    """Result rows in question order, with a progress bar on stderr."""
     from tqdm import tqdm
 
-    rows = []
-    for q in tqdm(questions, desc="Evaluating", unit="question", disable=not progress):
-        rows.append(run_question(q, pipeline, retriever, retrieval_only=retrieval_only, k=k))
-    return rows
+    return [run_question(q, subject, retrieval_only=retrieval_only)
+            for q in tqdm(questions, desc="Evaluating", unit="question", disable=not progress)]
