@@ -19,14 +19,14 @@ _ASPECT_WORDS = {
     "parameters": "Parameters", "limitation": "Limitations", "limitations": "Limitations",
 }
 _COMPARE = re.compile(
-    r"\b(compare[sd]?|comparison|comparing|vs\.?|versus|differ(?:s|ence|ences|ent)?|contrast|"
+    r"\b(compares?|comparison|comparing|vs\.?|versus|differ(?:s|ence|ences|ent)?|contrast|"
     r"which (?:one |of them |of these )?(?:is|are|performs?|works?) (?:better|worse|faster|more|less)|"
     r"similarit(?:y|ies)|in common|both|all (?:three|3|of them)|(?:,[^,]+)+,?\s+and\s+\S+\s+all)\b",
     re.IGNORECASE,
 )
 _TOPIC = re.compile(
     r"^\s*(?:which|what|list|find|show|name)\s+(?:\w+\s+){0,2}(?:papers?|works|studies|articles|methods)\b|"
-    r"\b(?:papers?|works|studies)\s+(?:that|which|about|on|addressing|proposing|using)\b",
+    r"\b(?:papers|works|studies)\s+(?:that|which|about|on|addressing|proposing|using)\b",
     re.IGNORECASE,
 )
 _LEAD = re.compile(

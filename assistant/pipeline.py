@@ -138,8 +138,9 @@ class Pipeline:
     def retrieve(self, question: str) -> Retrieval:
         return self.retriever.find(question, self.settings.retrieval.k)
 
-    def sources_for(self, question: str, hits: list[SearchHit]) -> list[Source]:
-        budget = self.settings.retrieval.source_tokens
+    def sources_for(self, question: str, hits: list[SearchHit], kind: str = "factual") -> list[Source]:
+        # A topic answer needs one line per paper, so each of its (more numerous) sources gets half the budget.
+        budget = self.settings.retrieval.source_tokens // (2 if kind == "topic" else 1)
         return [
             # The score shown is the dense cosine similarity: comparable across questions, unlike fused ranks.
             Source(n=i, paper_id=h.paper_id, title=h.title, url=h.url,
@@ -155,7 +156,8 @@ class Pipeline:
     def messages(self, question: str, retrieval: Retrieval, sources: list[Source]) -> list[Message]:
         common = {"refusal": REFUSAL, "sources": sources, "question": question}
         if retrieval.kind == "comparison":
-            return self.prompts.render("compare", items=retrieval.items, aspects=retrieval.aspects, **common)
+            return self.prompts.render("compare", items=retrieval.items, aspects=retrieval.aspects,
+                                       columns=retrieval.columns, **common)
         if retrieval.kind == "topic":
             return self.prompts.render("topic", **common)
         return self.prompts.render("answer", **common)
@@ -169,7 +171,7 @@ class Pipeline:
         standalone = self.condense(asked, history or [])
         retrieval = self.retrieve(standalone)
         t_retrieve = time.perf_counter() - start
-        sources = self.sources_for(standalone, retrieval.hits)
+        sources = self.sources_for(standalone, retrieval.hits, retrieval.kind)
         yield SourcesFound(sources, retrieval.kind, standalone)
 
         def finish(text: str, refused: bool, first: float | None, **extra: object) -> Finished:

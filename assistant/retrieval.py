@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MAX_CHUNKS_PER_PAPER = 2  # chunks of one paper merged into its hit
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al.)
 NAME_BOOST = 1.0  # a paper whose method name the query names outranks any fused score (max 2/61)
-TOPIC_SOURCES = 8
+TOPIC_SOURCES = 6  # topic answers list papers: more sources, each shortened (pipeline.sources_for)
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Retrieval:
     hits: list[SearchHit]
     items: list[str] = field(default_factory=list)  # compared items, for comparisons
     aspects: list[str] = field(default_factory=list)  # table rows, for comparisons
+    columns: list[tuple[str, int]] = field(default_factory=list)  # (item, its source number [n]), comparisons
 
 
 def cosine_from_llama_score(score: float | None) -> float:
@@ -193,6 +194,7 @@ class Retriever:
         if intent.kind == "comparison":
             quota = self.settings.retrieval.per_item
             hits: list[SearchHit] = []
+            columns: list[tuple[str, int]] = []
             for item in intent.items:
                 taken = 0
                 for hit in self.search(item, quota + len(hits)):
@@ -200,13 +202,13 @@ class Retriever:
                         continue
                     hits.append(hit)
                     taken += 1
+                    if taken == 1:
+                        columns.append((item, len(hits)))
                     if taken == quota:
                         break
-            size = max(k, len(hits))
-            for hit in self.search(question, size):
-                if len(hits) >= size:
-                    break
-                if all(h.paper_id != hit.paper_id for h in hits):
-                    hits.append(hit)
-            return Retrieval("comparison", hits, intent.items, intent.aspects)
+            # Only the compared papers: every other source would lengthen the prompt (seconds on a CPU) for
+            # nothing the table uses. A question whose items found nothing falls back to the main search.
+            if not hits:
+                return Retrieval("factual", self.search(question, k))
+            return Retrieval("comparison", hits, intent.items, intent.aspects, columns)
         return Retrieval("factual", self.search(question, k))

@@ -69,7 +69,7 @@ def main() -> None:
         cold = ours(pipeline, llm, question, reset=True)
         warm = ours(pipeline, llm, question.replace("?", " exactly?"), reset=False)
         retrieval = pipeline.retrieve(question)
-        messages = pipeline.messages(question, retrieval, pipeline.sources_for(question, retrieval.hits))
+        messages = pipeline.messages(question, retrieval, pipeline.sources_for(question, retrieval.hits, retrieval.kind))
         llm.reset()
         prompt_tokens = llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)["usage"][
             "prompt_tokens"]

@@ -36,7 +36,8 @@ def test_comparison_answer_renders_a_cited_table(retriever):
     )
     answer = pipeline.ask(question)
     system, user = fake.history[-1].messages
-    assert "markdown table" in system["content"] and "Compare: LeTI, DePT." in user["content"]
+    assert "Fill in the table" in system["content"]
+    assert f"| Aspect | LeTI [{n_leti}] | DePT [{n_dept}] |" in user["content"]  # the skeleton names the papers
     assert answer.kind == "comparison" and not answer.refused
     rows = [line for line in answer.answer.splitlines() if line.startswith("|")]
     assert len(rows) == 4
@@ -55,5 +56,5 @@ def test_topic_answer_lists_papers_with_citations(retriever):
     hits = retriever.find(question, 5).hits
     fake.enqueue("\n".join(f"- {h.title}: {h.text.split('. ')[0]} [{i}]" for i, h in enumerate(hits[:4], 1)))
     answer = pipeline.ask(question)
-    assert answer.kind == "topic" and "one bullet per relevant source" in fake.history[-1].messages[0]["content"]
+    assert answer.kind == "topic" and "one bullet per source" in fake.history[-1].messages[0]["content"]
     assert [c.n for c in answer.citations] == [1, 2, 3, 4]

