@@ -57,8 +57,10 @@ def _check_local_path(path: Path, create: bool) -> None:
             raise StoreError(f"cannot create the store directory {path}: {e.strerror}") from e
     if not path.is_dir():
         raise StoreError(f"store path {path} is not a directory")
-    if create and not os.access(path, os.W_OK):
-        raise StoreError(f"store directory {path} is read-only: fix its permissions or pass --store DIR")
+    if not os.access(path, os.W_OK):
+        # Chroma writes to its database even to read it, so a read-only store cannot be opened at all.
+        raise StoreError(f"store directory {path} is read-only (Chroma needs write access even to search): fix "
+                         "its permissions or copy it to a writable --store DIR")
     db = path / "chroma.sqlite3"
     if db.exists():
         try:
