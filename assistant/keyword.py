@@ -96,7 +96,7 @@ class KeywordIndex:
         tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}."))
         try:
             if self._bm25 is not None:
-                self._bm25.persist(str(tmp / "bm25"))
+                self._bm25.persist(str(tmp / "bm25"), show_progress=False)
             (tmp / INFO).write_text(json.dumps({"revision": revision, "names": self.names}))
             old = directory.with_name(directory.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
