@@ -139,14 +139,17 @@ class Pipeline:
         return self.retriever.find(question, self.settings.retrieval.k)
 
     def sources_for(self, question: str, hits: list[SearchHit], kind: str = "factual") -> list[Source]:
-        # A topic answer needs one line per paper, so each of its (more numerous) sources gets half the budget.
-        budget = self.settings.retrieval.source_tokens // (2 if kind == "topic" else 1)
+        # A topic answer needs one line per paper, so each of its (more numerous) sources gets half the budget;
+        # a factual answer usually comes from the top source, which gets twice the budget.
+        base = self.settings.retrieval.source_tokens
+        budgets = [base // 2 if kind == "topic" else base * 2 if i == 1 and kind == "factual" else base
+                   for i in range(1, len(hits) + 1)]
         return [
             # The score shown is the dense cosine similarity: comparable across questions, unlike fused ranks.
             Source(n=i, paper_id=h.paper_id, title=h.title, url=h.url,
                    score=h.similarity if h.similarity is not None else h.score,
                    text=compact(question, h, budget), published=h.published, author_count=h.author_count)
-            for i, h in enumerate(hits, 1)
+            for (i, h), budget in zip(enumerate(hits, 1), budgets, strict=True)
         ]
 
     def relevant(self, retrieval: Retrieval) -> bool:

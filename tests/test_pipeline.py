@@ -111,7 +111,8 @@ def test_prompt_is_compact(pipeline, fake):
     pipeline.ask(LETI_Q)
     user = fake.history[-1].messages[1]["content"]
     assert len(user.split()) < 600
-    assert all(len(s.text.split()) < 130 for s in fake.history[-1].sources)
+    first, *rest = fake.history[-1].sources
+    assert len(first.text.split()) < 150 and all(len(s.text.split()) < 80 for s in rest)
 
 
 def test_follow_up_is_condensed_before_retrieval(pipeline, fake):
