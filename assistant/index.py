@@ -198,7 +198,13 @@ def _write(
 
 def _write_batch(store, vector_store, batch, embedder, states) -> int:
     chunks = [c for _, _, cs in batch for c in cs]
-    vectors = embedder.get_text_embedding_batch([embed_text(c) for c in chunks])
+    texts = [embed_text(c) for c in chunks]
+    # Embed in length order: each model batch then pads to similar lengths (0.67 -> ~0.9 of raw encode speed).
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    embedded = embedder.get_text_embedding_batch([texts[i] for i in order])
+    vectors: list[list[float]] = [[] for _ in texts]
+    for position, i in enumerate(order):
+        vectors[i] = embedded[position]
     nodes = []
     i = 0
     for paper, h, cs in batch:

@@ -17,9 +17,10 @@ from common import ROOT, write_section
 from assistant.config import load_settings
 from assistant.pipeline import Finished, Pipeline, SourcesFound, TextDelta
 
-QUESTIONS = [
-    ("factual", "How does LeTI use error messages from the Python interpreter?"),
-    ("comparison", "How does LeTI differ from DePT?"),
+QUESTIONS = [  # (kind, question, a different question of the same kind for the warm run)
+    ("factual", "How does LeTI use error messages from the Python interpreter?",
+     "What does DePT decompose the soft prompt into?"),
+    ("comparison", "How does LeTI differ from DePT?", "Compare HFT and ReFT."),
 ]
 
 
@@ -65,11 +66,14 @@ def main() -> None:
     pipeline = Pipeline.from_settings(settings)
     llm = pipeline.backend.load()  # join/verify/load outside the timings
     rows = []
-    for kind, question in QUESTIONS:
+    for kind, question, other in QUESTIONS:
+        # warm: another question right after, KV cache kept: only the fixed system-prompt prefix is reused
+        ours(pipeline, llm, other, reset=True)
+        warm = ours(pipeline, llm, question, reset=False)
         cold = ours(pipeline, llm, question, reset=True)
-        warm = ours(pipeline, llm, question.replace("?", " exactly?"), reset=False)
         retrieval = pipeline.retrieve(question)
-        messages = pipeline.messages(question, retrieval, pipeline.sources_for(question, retrieval.hits, retrieval.kind))
+        sources = pipeline.sources_for(question, retrieval.hits, retrieval.kind)
+        messages = pipeline.messages(question, retrieval, sources)
         llm.reset()
         prompt_tokens = llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)["usage"][
             "prompt_tokens"]
@@ -82,7 +86,8 @@ def main() -> None:
         print(f"{kind}: prompt {prompt_tokens} tok, first token {cold['first']:.1f}s (warm {warm['first']:.1f}s), "
               f"total {cold['total']:.1f}s, {cold['out_tokens']} tok out", flush=True)
     lines = [
-        "| question | prompt tokens | first token s (target ≤ 5) | warm-prefix first token s | total s (target ≤ 20) "
+        "| question | prompt tokens | first token s (target ≤ 5) | first token after another question s "
+        "| total s (target ≤ 20) "
         "| tokens out | prefill tok/s ours / raw | decode tok/s ours / raw | ratio prefill, decode |",
         "|" + "---|" * 9,
     ]
