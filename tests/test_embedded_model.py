@@ -1,9 +1,13 @@
-"""The real embedded default model (Qwen2.5-Coder-1.5B from the pip wheels) through the whole pipeline."""
+"""The real embedded default model (Qwen2.5-Coder-1.5B from the pip wheels): its joined file verifies, the backend
+streams a short reply, and the whole pipeline answers, refuses and compares with it."""
 
 from __future__ import annotations
 
 import pytest
 
+from assistant.config import LLMSettings
+from assistant.llms.base import Request
+from assistant.llms.embedded import MODELS, ensure_model, stamp_valid
 from assistant.llms.registry import default_registry
 from assistant.pipeline import Pipeline
 from assistant.retrieval import Retriever
@@ -12,6 +16,22 @@ from assistant.types import REFUSAL
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.slow
+
+
+def test_joined_file_verifies_and_the_backend_streams_a_short_reply():
+    llm = LLMSettings()  # the default backend and cache dir, as the app uses them
+    model = MODELS[llm.backend]
+    path = ensure_model(model, llm.cache_dir)
+    assert path.stat().st_size == model.size and stamp_valid(path, model.sha256)
+    assert default_registry().check(llm).detail.endswith(f"verified {path}")
+    backend = default_registry().build(llm)
+    try:
+        pieces = list(backend.generate(Request(
+            messages=[{"role": "user", "content": "Reply with one word: what colour is the sky on a clear day?"}],
+            max_tokens=8)))
+    finally:
+        backend.close()
+    assert len(pieces) >= 1 and "blue" in "".join(pieces).lower()
 
 
 @pytest.fixture(scope="module")

@@ -73,15 +73,19 @@ def llama_server(smol_gguf) -> Iterator[str]:
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_openai_backend_streams_from_a_real_server(llama_server):
-    llm = LLMSettings(backend="openai", base_url=llama_server, model="smol", max_tokens=24, timeout=60)
+    llm = LLMSettings(backend="openai", base_url=llama_server, model="smol", timeout=60)
     assert default_registry().check(llm).ready
     backend = default_registry().build(llm)
     pieces = list(backend.generate(Request(messages=MESSAGES, max_tokens=24)))
     assert len(pieces) > 1 and "".join(pieces).strip()
     assert backend.name == "openai:smol"
+    short = list(backend.generate(Request(messages=MESSAGES, max_tokens=3)))  # the request's limit, not the setting's
+    assert 1 <= len(short) <= 3
 
 
+@pytest.mark.slow
 def test_pipeline_answers_through_the_server(llama_server, built_store, embedder):
     from assistant.pipeline import Pipeline
     from assistant.retrieval import Retriever
@@ -97,6 +101,7 @@ def test_pipeline_answers_through_the_server(llama_server, built_store, embedder
     assert all(c.n in {s.n for s in answer.sources} for c in answer.citations)
 
 
+@pytest.mark.slow
 def test_server_dying_mid_stream_is_a_generation_error(smol_gguf):
     port = free_port()
     proc = start_llama_server(smol_gguf, port)
@@ -111,6 +116,10 @@ def test_server_dying_mid_stream_is_a_generation_error(smol_gguf):
         with pytest.raises(GenerationError, match=rf"llm\.base_url http://127\.0\.0\.1:{port}/v1"):
             for _ in stream:
                 pass
+        # And a request after the server is gone fails before any text, naming the same setting and URL.
+        with pytest.raises(GenerationError, match=rf"llm\.base_url http://127\.0\.0\.1:{port}/v1: the model"):
+            list(default_registry().build(llm).generate(Request(messages=MESSAGES)))
+        assert not default_registry().check(llm).ready
     finally:
         proc.kill()
 
@@ -143,6 +152,14 @@ class _Ollama(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append(request)  # type: ignore[attr-defined]
+        if request["model"] == "missing":
+            body = json.dumps({"error": "model 'missing' not found"}).encode()
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.end_headers()
@@ -180,9 +197,26 @@ def test_ollama_backend_streams_ndjson():
     try:
         llm = LLMSettings(backend="ollama", base_url=url, model="tiny", max_tokens=32)
         assert default_registry().check(llm).ready
-        pieces = list(default_registry().build(llm).generate(Request(messages=MESSAGES, max_tokens=32)))
+        pieces = list(default_registry().build(llm).generate(Request(messages=MESSAGES, max_tokens=32, stop=["\n\n"])))
         assert "".join(pieces) == "LeTI learns from feedback [1]."
         sent = server.requests[-1]  # type: ignore[attr-defined]
         assert sent["model"] == "tiny" and sent["stream"] is True and sent["messages"][-1]["role"] == "user"
+        assert sent["options"]["num_predict"] == 32 and sent["options"]["temperature"] == 0.0
+        assert sent["options"]["stop"] == ["\n\n"]
     finally:
         server.shutdown()
+
+
+def test_ollama_errors_name_the_url():
+    server, url = serve(_Ollama)
+    try:
+        llm = LLMSettings(backend="ollama", base_url=url, model="missing")
+        with pytest.raises(GenerationError, match=rf"llm\.base_url {url}: .*model 'missing' not found"):
+            list(default_registry().build(llm).generate(Request(messages=MESSAGES)))
+    finally:
+        server.shutdown()
+        server.server_close()  # now nothing listens: connection refused
+    gone = LLMSettings(backend="ollama", base_url=url, model="tiny", timeout=5)
+    with pytest.raises(GenerationError, match=rf"llm\.base_url {url}: the model server failed"):
+        list(default_registry().build(gone).generate(Request(messages=MESSAGES)))
+    assert not default_registry().check(gone).ready

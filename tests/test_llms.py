@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import tomllib
 
 import pytest
 
@@ -136,3 +138,120 @@ def test_real_small_model_verifies_and_caches(tmp_path):
     path = ensure_model(MODELS["smollm2-135m"], tmp_path)
     assert path.read_bytes()[:4] == b"GGUF" and stamp_valid(path, MODELS["smollm2-135m"].sha256)
     assert ensure_model(MODELS["smollm2-135m"], tmp_path) == path  # second time: the stamp, no re-hash
+
+
+def test_fake_without_sources_or_question_echoes_the_last_line_of_the_prompt():
+    prompt = "Conversation:\nuser: What is LeTI?\nRewrite: How does LeTI use interpreter errors?"
+    req = Request(messages=[{"role": "system", "content": "Rewrite."}, {"role": "user", "content": prompt}])
+    assert "".join(FakeBackend().generate(req)) == "Rewrite: How does LeTI use interpreter errors?"
+
+
+def _fabricate_package(site, name: str, parts: dict[str, bytes]) -> None:
+    """A minimal installed distribution (dist-info + RECORD) holding `parts`, like the model wheels."""
+    module = name.replace("-", "_")
+    info = site / f"{module}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    record = [f"{info.name}/METADATA,,", f"{info.name}/RECORD,,"]
+    for rel, data in parts.items():
+        path = site / module / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        record.append(f"{module}/{rel},,")
+    (info / "RECORD").write_text("\n".join(record) + "\n")
+
+
+@pytest.fixture
+def fabricated(tmp_path, monkeypatch):
+    """Eleven parts named part1..part11 (so a text sort would put part10 before part2) in one package."""
+    chunks = [bytes([65 + i]) * (100 + i) for i in range(11)]
+    chunks[0] = b"GGUF" + chunks[0]
+    _fabricate_package(tmp_path / "site", "pa-fab-model", {f"data/part{i}.bin": c for i, c in enumerate(chunks, 1)})
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    joined = b"".join(chunks)
+    return EmbeddedModel("fab", "Fab", ("pa-fab-model==1.0",), hashlib.sha256(joined).hexdigest(), len(joined)), joined
+
+
+def test_parts_join_in_numeric_order_once_and_rehash_when_changed(fabricated, tmp_path):
+    model, joined = fabricated
+    path = ensure_model(model, tmp_path / "cache")
+    assert path.read_bytes() == joined and stamp_valid(path, model.sha256)
+    stamp_mtime = path.stat().st_mtime_ns
+    assert ensure_model(model, tmp_path / "cache") == path and path.stat().st_mtime_ns == stamp_mtime  # cached
+    path.write_bytes(b"GGUF corrupted")  # changed behind our back: re-hashed, found bad, joined again
+    assert ensure_model(model, tmp_path / "cache").read_bytes() == joined
+
+
+def test_wrong_sha256_names_the_package_and_both_hashes(fabricated, tmp_path):
+    model, joined = fabricated
+    wrong = EmbeddedModel("fab", "Fab", model.packages, "f" * 64, model.size)
+    actual = hashlib.sha256(joined).hexdigest()
+    with pytest.raises(BackendError, match=rf"packages pa-fab-model\).*sha256 is {actual}, expected f{{64}}"):
+        ensure_model(wrong, tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []  # the bad join was deleted
+
+
+def test_a_wrong_version_or_missing_part_is_reported(fabricated, tmp_path):
+    model, _ = fabricated
+    with pytest.raises(BackendError, match=r"pa-fab-model is 1\.0, expected 2\.0.*make models"):
+        locate_parts(EmbeddedModel("fab", "Fab", ("pa-fab-model==2.0",), model.sha256, model.size))
+    (tmp_path / "site" / "pa_fab_model" / "data" / "part5.bin").unlink()
+    record = tmp_path / "site" / "pa_fab_model-1.0.dist-info" / "RECORD"
+    record.write_text(record.read_text().replace("pa_fab_model/data/part5.bin,,\n", ""))
+    with pytest.raises(BackendError, match=r"model parts \[1, 2, 3, 4, 6,"):
+        locate_parts(model)
+
+
+def test_checks_are_cheap_and_say_what_is_wrong(tmp_path):
+    registry = default_registry()
+    assert registry.check(LLMSettings(backend="extractive")).ready
+    not_ready = {
+        "gguf": r"llm\.path: the gguf backend needs",
+        "hf": r"llm\.path: the hf backend needs",
+        "openai": r"set llm\.base_url and llm\.model",
+        "ollama": r"set llm\.model",
+    }
+    for name, message in not_ready.items():
+        ready = registry.check(LLMSettings(backend=name, cache_dir=tmp_path))
+        assert not ready.ready and re.search(message, ready.detail), (name, ready.detail)
+    smol = registry.check(LLMSettings(backend="smollm2-135m", cache_dir=tmp_path))
+    assert smol.ready and "joined and verified on first use" in smol.detail
+
+
+def test_every_config_example_in_the_backend_docs_is_valid():
+    from assistant.config import ROOT, Settings
+
+    text = (ROOT / "docs" / "backends.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 6
+    names = set(default_registry().names())
+    for block in blocks:
+        settings = Settings.model_validate(tomllib.loads(block))
+        assert settings.llm.backend in names
+
+
+def test_hf_backend_streams_from_a_local_model_dir(tmp_path):
+    """A tiny randomly initialised GPT-2 and word-level tokenizer saved locally: the real transformers path."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    text = "the model learns from textual feedback and error messages of a python interpreter"
+    words = ["<unk>", "<eos>", *text.split()]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<eos>")
+    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }} {% endfor %}"
+    tokenizer.save_pretrained(tmp_path)
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(words), n_positions=128, n_embd=16, n_layer=1, n_head=2, eos_token_id=1,
+                        bos_token_id=1, pad_token_id=1)
+    GPT2LMHeadModel(config).save_pretrained(tmp_path)
+
+    llm = LLMSettings(backend="hf", path=tmp_path)
+    assert default_registry().check(llm).ready
+    backend = default_registry().build(llm)
+    req = Request(messages=[{"role": "user", "content": "the model learns from"}], max_tokens=8)
+    pieces = list(backend.generate(req))
+    assert backend.name == f"hf:{tmp_path.name}" and pieces and all(isinstance(p, str) for p in pieces)
+    assert set(" ".join(pieces).split()) <= set(words)

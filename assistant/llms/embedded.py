@@ -75,7 +75,19 @@ def locate_parts(model: EmbeddedModel) -> list[Path]:
             f"llm.backend = {model.name!r}: the model wheels are missing ({shown}). Install them with "
             "`make models`, or set llm.backend = \"extractive\" to answer without a generative model."
         )
+    numbers = sorted(n for n, _ in found)
+    if not found or (len(found) > 1 and numbers != list(range(1, len(found) + 1))):
+        raise BackendError(
+            f"llm.backend = {model.name!r}: the installed packages hold model parts {numbers or 'none'}, not one "
+            "GGUF or parts 1..N. Reinstall them with `make models`."
+        )
     return [p for _, p in sorted(found)]
+
+
+def _label(model: EmbeddedModel) -> str:
+    names = [r.split("==")[0] for r in model.packages]
+    shown = names[0] if len(names) == 1 else f"{names[0]} ... {names[-1]}"
+    return f"llm.backend = {model.name!r} (packages {shown})"
 
 
 def _stamp_path(target: Path) -> Path:
@@ -128,16 +140,25 @@ def join_verified(parts: list[Path], target: Path, sha256: str, label: str) -> P
         tmp.unlink(missing_ok=True)
 
 
-def verify_file(path: Path, sha256: str, label: str) -> Path:
-    """Hash a single file once; later calls trust the stamp while the file is unchanged."""
-    if stamp_valid(path, sha256):
-        return path
+def _hash(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as src:
         while block := src.read(CHUNK):
             digest.update(block)
-    if digest.hexdigest() != sha256:
-        raise BackendError(f"{label}: {path} has sha256 {digest.hexdigest()}, expected {sha256}")
+    return digest.hexdigest()
+
+
+def verify_file(path: Path, sha256: str, label: str) -> Path:
+    """Hash a single file once; later calls trust the stamp while the file is unchanged."""
+    if stamp_valid(path, sha256):
+        return path
+    actual = _hash(path)
+    if actual != sha256:
+        _stamp_path(path).unlink(missing_ok=True)
+        raise BackendError(
+            f"{label}: {path} has sha256 {actual}, expected {sha256}; the installed file is corrupt or not the "
+            "pinned release. Reinstall it with `make models`."
+        )
     _write_stamp(path, sha256)
     return path
 
@@ -145,18 +166,24 @@ def verify_file(path: Path, sha256: str, label: str) -> Path:
 def ensure_model(model: EmbeddedModel, cache_dir: Path) -> Path:
     """The verified GGUF path for `model`, joining its parts into `cache_dir` on first use."""
     parts = locate_parts(model)
-    if len(parts) == 1:
-        # A single-file model stays in site-packages; its stamp lives in the cache dir.
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        link = cache_dir / f"{model.name}.gguf"
-        if not link.exists() or link.resolve() != parts[0].resolve():
-            link.unlink(missing_ok=True)
-            link.symlink_to(parts[0])
-        return verify_file(link, model.sha256, f"llm.backend = {model.name!r}")
+    label = _label(model)
     target = cache_dir / f"{model.name}.gguf"
-    if target.exists() and stamp_valid(target, model.sha256):
+    if len(parts) == 1:
+        # A single-file model stays in site-packages (a link to it in the cache dir); never delete the original.
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.resolve() != parts[0].resolve():
+            target.unlink(missing_ok=True)
+            target.symlink_to(parts[0])
+        return verify_file(target, model.sha256, label)
+    if target.exists() and not stamp_valid(target, model.sha256):
+        # Changed since it was verified (or never stamped): re-hash it; a bad file is deleted and joined again.
+        try:
+            return verify_file(target, model.sha256, label)
+        except BackendError:
+            target.unlink(missing_ok=True)
+    if target.exists():
         return target
-    return join_verified(parts, target, model.sha256, f"llm.backend = {model.name!r}")
+    return join_verified(parts, target, model.sha256, label)
 
 
 def readiness(model: EmbeddedModel, cache_dir: Path) -> tuple[bool, str]:

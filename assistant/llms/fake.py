@@ -1,7 +1,7 @@
 """A deterministic test double that follows the real backend interface (like simonw/llm's MockModel).
 
-Scripted replies go in with `enqueue`; every request is kept in `history`. With nothing queued it cites
-its first source, or, given no sources (a follow-up rewrite), returns the question. Never used by default.
+Scripted replies go in with `enqueue`; every request is kept in `history`. With nothing queued it cites its
+first source; given no sources it echoes `request.question`, else the last user message's last line.
 """
 
 from __future__ import annotations
@@ -31,7 +31,11 @@ class FakeBackend(Backend):
         if request.sources:
             first = split_sentences(request.sources[0].text) or [request.sources[0].title]
             return f"{first[0].rstrip('.')} [{request.sources[0].n}]."
-        return request.question
+        if request.question:  # a follow-up rewrite, or a raw prompt (the naive baseline): echo it
+            return request.question
+        last_user = next((m["content"] for m in reversed(request.messages) if m["role"] == "user"), "")
+        lines = [ln.strip() for ln in last_user.splitlines() if ln.strip()]
+        return lines[-1] if lines else ""
 
     def generate(self, request: Request) -> Iterator[str]:
         self.history.append(request)

@@ -24,16 +24,26 @@ def _chat_messages(request: Request) -> list[Any]:
     return [ChatMessage(role=m["role"], content=m["content"]) for m in request.messages]
 
 
-def _stream(llm: Any, request: Request, where: str) -> Iterator[str]:
+def _stream(llm: Any, request: Request, where: str, **options: Any) -> Iterator[str]:
+    chunks, finished = 0, False
     try:
-        for chunk in llm.stream_chat(_chat_messages(request)):
+        for chunk in llm.stream_chat(_chat_messages(request), **options):
+            chunks += 1
+            choices = getattr(chunk.raw, "choices", None)  # OpenAI chunks; the last one carries finish_reason
+            finished = finished or choices is None or any(getattr(c, "finish_reason", None) for c in choices)
             if chunk.delta:
                 yield chunk.delta
     except GenerationError:
         raise
     except Exception as e:  # the clients raise many types (httpx, openai, ollama); all mean the same here
         kind = type(e).__name__
+        if "Timeout" in kind:
+            raise GenerationError(f"{where}: the model server failed: no reply within llm.timeout ({kind}); "
+                                  "check the server or raise llm.timeout") from e
         raise GenerationError(f"{where}: the model server failed ({kind}: {e})") from e
+    if not chunks or not finished:
+        # A close-delimited body that stops early ends "cleanly": without this the answer would be cut silently.
+        raise GenerationError(f"{where}: the model server closed the stream before the answer was finished")
 
 
 def _require(settings: LLMSettings, key: str, example: str) -> str:
@@ -58,13 +68,16 @@ class OpenAICompatibleBackend(Backend):
         self.where = f"llm.base_url {base_url}"
         self._llm = OpenAILike(
             model=model, api_base=base_url, api_key=api_key, is_chat_model=True, max_retries=0,
-            timeout=settings.timeout, temperature=settings.temperature, max_tokens=settings.max_tokens,
-            context_window=settings.n_ctx,
+            timeout=settings.timeout, temperature=settings.temperature, context_window=settings.n_ctx,
+            max_tokens=None,  # None, so each request's own max_tokens (a call option) reaches the server
         )
 
     def generate(self, request: Request) -> Iterator[str]:
-        self._llm.temperature, self._llm.max_tokens = request.temperature, request.max_tokens
-        yield from _stream(self._llm, request, self.where)
+        # Per-call options rather than mutating the shared client: the UI may generate from several threads.
+        options: dict[str, Any] = {"temperature": request.temperature, "max_tokens": request.max_tokens}
+        if request.stop:
+            options["stop"] = request.stop
+        yield from _stream(self._llm, request, self.where, **options)
 
 
 class OllamaBackend(Backend):
@@ -79,11 +92,16 @@ class OllamaBackend(Backend):
             model=model, base_url=base_url, request_timeout=settings.timeout, temperature=settings.temperature,
             context_window=settings.n_ctx, additional_kwargs={"num_predict": settings.max_tokens},
         )
+        self._llm.client  # noqa: B018 - create the HTTP client now, so per-request copies share its connections
 
     def generate(self, request: Request) -> Iterator[str]:
-        self._llm.temperature = request.temperature
-        self._llm.additional_kwargs = {**self._llm.additional_kwargs, "num_predict": request.max_tokens}
-        yield from _stream(self._llm, request, self.where)
+        # Ollama's integration reads options from the object only: a shallow copy per request (sharing the HTTP
+        # client) keeps concurrent requests from changing each other's options.
+        options: dict[str, Any] = {"num_predict": request.max_tokens}
+        if request.stop:
+            options["stop"] = request.stop
+        llm = self._llm.model_copy(update={"temperature": request.temperature, "additional_kwargs": options})
+        yield from _stream(llm, request, self.where)
 
 
 def probe(url: str, setting: str) -> Readiness:
