@@ -1,7 +1,8 @@
 """Turns answers and sources into what the chat page shows: escaped text, [n] links, the sources panel.
 
-Every piece of corpus or model text passes through `html.escape` here, so a title or abstract holding
-`<script>` is shown as text. Only http(s) links are ever made clickable. No Gradio imports: plain strings.
+Every piece of corpus or model text passes through `html.escape` here, and the markdown that could make a link,
+an image or a link definition is backslash-escaped, so a title or abstract holding `<script>` or `[x](javascript:…)`
+is shown as text. Only http(s) URLs are ever made clickable. No Gradio imports: plain strings.
 """
 
 from __future__ import annotations
@@ -11,24 +12,42 @@ import re
 
 from assistant.types import Answer, SearchHit, Source
 
-_MARKER = re.compile(r"\[(\d+)\]")
+_MARKER = re.compile(r"\\\[(\d+)\\\]")  # an [n] marker after escape_md
+_ANCHOR = re.compile(r"\[\[(\d+)\]\]\(#src-\d+\)")  # a marker linked to the sources panel
+_MD_LINK_CHARS = re.compile(r"([\\\[\]])")
 
 
 def safe_url(url: str) -> str | None:
-    return url if re.match(r"^https?://[^\s\"'<>]+$", url or "") else None
+    return url if re.match(r"^https?://[^\s\"'<>()\\]+$", url or "") else None
 
 
 def escape_md(text: str) -> str:
-    """Escape HTML and the markdown that could form links or images; keep tables, bullets and emphasis."""
-    text = html.escape(text, quote=False)
-    return text.replace("](", "]\\(").replace("![", "!\\[")
+    """Escape HTML and the brackets that form markdown links, images and link definitions; keep tables, lists
+    and emphasis. `[1]` stays visible as [1]."""
+    return _MD_LINK_CHARS.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def _separate_tables(text: str) -> str:
+    """A blank line around each table: in GFM a text line right after a table becomes one more (one-cell) row."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        prev = out[-1].strip() if out else ""
+        if prev and line.strip() and prev.startswith("|") != line.lstrip().startswith("|"):
+            out.append("")
+        out.append(line)
+    return "\n".join(out)
+
+
+def _marker_link(n: int, url: str | None) -> str:
+    # Balanced brackets inside a link's text are allowed: every other bracket is escaped, so only ours link.
+    return f"[[{n}]]({url})" if url else f"\\[{n}\\]"
 
 
 def answer_markdown(answer: Answer) -> str:
-    """The checked answer with each [n] as a link to source n in the sources panel."""
+    """The checked answer with each [n] linked to source n in the sources panel, then a line of notes."""
     valid = {s.n for s in answer.sources}
-    body = escape_md(answer.answer)
-    body = _MARKER.sub(lambda m: f"[[{m.group(1)}]](#src-{m.group(1)})" if int(m.group(1)) in valid else "", body)
+    body = _MARKER.sub(lambda m: _marker_link(int(m.group(1)), f"#src-{m.group(1)}")
+                       if int(m.group(1)) in valid else "", escape_md(_separate_tables(answer.answer)))
     notes = []
     if answer.refused:
         notes.append("No source answers this; the closest papers are listed under Sources.")
@@ -40,8 +59,14 @@ def answer_markdown(answer: Answer) -> str:
     return body + "\n\n" + "\n\n".join(f"<sub>{n}</sub>" for n in notes)
 
 
+def freeze_links(markdown: str, urls: dict[int, str]) -> str:
+    """An earlier answer's [n] links, pointed at the papers themselves: the panel now shows another answer's
+    sources. urls: source number -> paper URL of that earlier answer; a marker without a safe URL loses its link."""
+    return _ANCHOR.sub(lambda m: _marker_link(int(m.group(1)), safe_url(urls.get(int(m.group(1)), ""))), markdown)
+
+
 def streaming_markdown(text: str) -> str:
-    return escape_md(text) + " ▌"
+    return escape_md(_separate_tables(text)) + " ▌"
 
 
 def error_markdown(message: str) -> str:
@@ -65,24 +90,27 @@ def _title_link(title: str, url: str) -> str:
     return f'<a href="{html.escape(link)}" target="_blank" rel="noopener noreferrer"><b>{text}</b></a>'
 
 
+def _status(n: int, answer: Answer | None) -> str:
+    if answer is None:
+        return ""
+    cited = {c.n: c for c in answer.citations}
+    if n not in cited:
+        return ' · <span class="pa-uncited">not cited</span>'
+    if cited[n].supported:
+        return f' · <span class="pa-cited">cited as [{n}]</span>'
+    return f' · <span class="pa-unsupported">cited as [{n}], not supported by this snippet</span>'
+
+
 def sources_html(sources: list[Source], answer: Answer | None = None, note: str = "") -> str:
     """The sources panel: each paper with its [n], link, date/authors, snippet, score and citation status."""
     if not sources:
         return f'<div class="pa-sources"><p>{html.escape(note or "Sources appear here.")}</p></div>'
-    cited = {c.n: c for c in (answer.citations if answer else [])}
     items = []
     for s in sources:
-        if answer is None:
-            status = ""
-        elif s.n in cited:
-            flag = "" if cited[s.n].supported else " (not supported)"
-            status = f' · <span class="pa-cited">cited{flag}</span>'
-        else:
-            status = ' · <span class="pa-uncited">not cited</span>'
         meta = _meta_line(s.published, s.author_count)
         items.append(
             f'<li id="src-{s.n}" class="pa-source"><span class="pa-n">[{s.n}]</span> {_title_link(s.title, s.url)}'
-            f'<div class="pa-meta">{meta + " · " if meta else ""}score {s.score:.3f}{status}</div>'
+            f'<div class="pa-meta">{meta + " · " if meta else ""}score {s.score:.3f}{_status(s.n, answer)}</div>'
             f'<div class="pa-snippet">{html.escape(s.text)}</div></li>'
         )
     head = f"<p>{html.escape(note)}</p>" if note else ""
@@ -101,6 +129,7 @@ def paper_list_html(hits: list[SearchHit]) -> str:
 
 
 def paper_html(meta: dict | None) -> str:
+    """One paper from the store (its first chunk's metadata): linked title, date/authors, the whole abstract."""
     if not meta:
         return "<p>Choose a paper.</p>"
     line = _meta_line(meta.get("published") or None, int(meta["author_count"]) if meta.get("author_count") else None)
@@ -109,6 +138,7 @@ def paper_html(meta: dict | None) -> str:
 
 
 CSS = """
+.pa-sources ol.pa-list { list-style: none; padding-left: 0; }
 .pa-list { padding-left: 1.2em; }
 .pa-source, .pa-paper { margin-bottom: 0.8em; }
 .pa-source:target { background: rgba(255, 220, 0, 0.25); }
@@ -116,4 +146,6 @@ CSS = """
 .pa-snippet { font-size: 0.9em; margin-top: 0.2em; }
 .pa-n { font-weight: bold; }
 .pa-cited { color: #15803d; }
+.pa-unsupported { color: #b45309; }
+#pa-chat table td:first-child, #pa-chat table th:first-child { min-width: 6.5em; }
 """

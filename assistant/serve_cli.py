@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
+import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import ROOT, ConfigError, Settings, UISettings
+from assistant.llms.base import Backend, Request
 
 if TYPE_CHECKING:
     import gradio as gr
+
+log = logging.getLogger(__name__)
+TEMP_DIR = ROOT / "data" / "gradio-tmp"  # Gradio's cache and uploads: inside the project, not /tmp/gradio
+
+MAX_UPLOAD = "1mb"  # the page takes no files, but Gradio's /upload route exists: keep clients from filling the disk
 
 
 def is_loopback(host: str) -> bool:
@@ -61,27 +70,28 @@ def auth_for(ui: UISettings) -> list[tuple[str, str]] | None:
 
 
 def launch(demo: gr.Blocks, settings: Settings, *, block: bool = True, port: int | None = None) -> gr.Blocks:
-    """Queue and launch `demo` as the settings say; returns it (call demo.close() when not blocking)."""
+    """Queue and launch `demo` as the settings say; returns it (call demo.close() when not blocking).
+
+    No allowed_paths: Gradio's file routes then serve only its own cache (GRADIO_TEMP_DIR, under data/)."""
     ui = settings.ui
     auth = auth_for(ui)
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(ROOT / "data" / "gradio-tmp"))
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(TEMP_DIR))
+    Path(os.environ["GRADIO_TEMP_DIR"]).mkdir(parents=True, exist_ok=True)
+    # Beyond max_size waiting requests, Gradio tells the user "This application is currently busy".
     demo.queue(default_concurrency_limit=ui.concurrency, max_size=ui.max_queue)
     from assistant.render import CSS
 
     demo.launch(
         server_name=ui.host, server_port=port if port is not None else (ui.port or None), share=False, auth=auth,
-        prevent_thread_lock=not block, quiet=not block, show_error=False, css=CSS, footer_links=["api"],
-        ssr_mode=False, mcp_server=False,
+        prevent_thread_lock=not block, quiet=True, show_error=False, css=CSS, footer_links=["api"],
+        ssr_mode=False, mcp_server=False, max_file_size=MAX_UPLOAD,
     )
     return demo
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """The settings file and env vars, then --store/--model, then --host/--port/--insecure-no-auth."""
     from assistant.cli import settings_from
-    from assistant.embeddings import load_embedder
-    from assistant.retrieval import Retriever
-    from assistant.store import PaperStore
-    from assistant.ui import build_app
 
     settings = settings_from(args)
     ui_update: dict[str, Any] = {}
@@ -91,14 +101,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ui_update["port"] = args.port
     if args.insecure_no_auth:
         ui_update["insecure_no_auth"] = True
-    settings = settings.model_copy(update={"ui": settings.ui.model_copy(update=ui_update)})
+    return settings.model_copy(update={"ui": settings.ui.model_copy(update=ui_update)})
+
+
+def warm_up(backend: Backend) -> None:
+    """Load a local model in the background, so the first question does not wait for it. Through `generate`
+    (one token): it takes the backend's own lock, so a question asked meanwhile cannot load a second copy."""
+    if not callable(getattr(backend, "load", None)):
+        return  # servers and built-ins: nothing to load
+
+    def run() -> None:
+        try:
+            for _ in backend.generate(Request(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)):
+                pass
+        except Exception:  # the first question reports it, with the backend's own message
+            log.warning("warming up %s failed", backend.name, exc_info=True)
+
+    threading.Thread(target=run, daemon=True, name="warm-up").start()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Load settings, build the pipeline (the CLI's), build the page, launch it; app.py runs this too."""
+    from assistant.pipeline import Pipeline
+    from assistant.ui import build_app
+
+    settings = serve_settings(args)
     auth_for(settings.ui)  # fail before any loading if the bind is unsafe
-    store = PaperStore(settings)  # a missing/corrupt store stops here, before the page exists
-    retriever = Retriever(settings, store, load_embedder(settings.embedding))
-    retriever.keyword  # noqa: B018 - load BM25 now, not on the first question
-    demo = build_app(retriever, settings, warm=True)
-    print(f"Paper Assistant on http://{settings.ui.host}:{settings.ui.port} (Ctrl+C to stop)", flush=True)
-    launch(demo, settings)
+    pipeline = Pipeline.from_settings(settings)  # a missing/corrupt store stops here, before the page exists
+    pipeline.retriever.keyword  # noqa: B018 - load BM25 now, not on the first question
+    demo = launch(build_app(pipeline, settings), settings, block=False)
+    print(f"Paper Assistant on {demo.local_url} (Ctrl+C to stop)", flush=True)
+    warm_up(pipeline.backend)  # after printing: llama.cpp silences stdout/stderr while it loads a model
+    demo.block_thread()
     return 0
 
 
