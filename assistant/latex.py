@@ -10,20 +10,23 @@ import unicodedata
 
 _ACCENTS = {'"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303", "c": "\u0327",
             "=": "\u0304", ".": "\u0307", "u": "\u0306", "v": "\u030c", "H": "\u030b"}
-_ACCENT = re.compile(r"""\\(["'`^~=.]|[cuvH](?=[{\s]))\s*(?:\{\s*([A-Za-z])\s*\}|([A-Za-z]))""")
+_LETTER = r"(?:\{\s*([A-Za-z]|\\i)\s*\}|([A-Za-z]|\\i(?![A-Za-z]) ?))"  # "u", "{u}" or the dotless "\i"
+_ACCENT = re.compile(r"""\\(["'`^~=.]|[cuvH](?=[{\s]))\s*""" + _LETTER)
+_BRACED_ACCENT = re.compile(r"\{\s*(" + _ACCENT.pattern + r")\s*\}")  # BibTeX style: {\"u}
 _SIMPLE = {r"\%": "%", r"\&": "&", r"\_": "_", r"\#": "#", r"\$": "$", r"\{": "{", r"\}": "}"}
 _WORDS = {"eg": "e.g.", "ie": "i.e.", "etal": "et al.", "etc": "etc."}
 _WRAPPERS = re.compile(r"\\(?:url|emph|textbf|textit|texttt|textsc|text|mathrm|mbox)\{([^{}]*)\}")
 
 
 def _accent(m: re.Match[str]) -> str:
-    letter = m.group(2) or m.group(3)
+    letter = (m.group(2) or m.group(3)).replace("\\i", "i").strip()
     return unicodedata.normalize("NFC", letter + _ACCENTS[m.group(1)])
 
 
 def clean_latex(text: str) -> str:
     if "\\" not in text and "``" not in text and "$" not in text:
         return text
+    text = _BRACED_ACCENT.sub(lambda m: _ACCENT.sub(_accent, m.group(1)), text)
     text = _ACCENT.sub(_accent, text)
     for escape, plain in _SIMPLE.items():
         text = text.replace(escape, plain)
