@@ -47,6 +47,15 @@ def _chroma_settings() -> Any:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
+def _corrupted(path: Path, detail: str) -> StoreError:
+    """One line: sqlite's integrity report can run to hundreds of lines. Ingest cannot open it either, so the
+    advice is to move the directory away first (--rebuild alone would hit the same error)."""
+    problems = [ln.strip() for ln in detail.splitlines() if ln.strip() and not ln.startswith("***")] or [detail]
+    more = f" and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
+    return StoreError(f"store {path} is corrupted ({problems[0]}{more}): move or delete the directory, then run "
+                      f"`paper-assistant ingest --store {path}` to build it again")
+
+
 def _check_local_path(path: Path, create: bool) -> None:
     if not path.exists():
         if not create:
@@ -57,11 +66,12 @@ def _check_local_path(path: Path, create: bool) -> None:
             raise StoreError(f"cannot create the store directory {path}: {e.strerror}") from e
     if not path.is_dir():
         raise StoreError(f"store path {path} is not a directory")
-    if not os.access(path, os.W_OK):
-        # Chroma writes to its database even to read it, so a read-only store cannot be opened at all.
-        raise StoreError(f"store directory {path} is read-only (Chroma needs write access even to search): fix "
-                         "its permissions or copy it to a writable --store DIR")
     db = path / "chroma.sqlite3"
+    # Chroma writes to its database even to read it, so a read-only store cannot be opened at all.
+    for target, what in ((path, "directory"), (db, "database")):
+        if target.exists() and not os.access(target, os.W_OK):
+            raise StoreError(f"store {what} {target} is read-only (Chroma needs write access even to search): fix "
+                             "its permissions or copy the store to a writable --store DIR")
     if db.exists():
         try:
             with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2) as con:
@@ -70,11 +80,9 @@ def _check_local_path(path: Path, create: bool) -> None:
         except sqlite3.DatabaseError as e:
             if "locked" in str(e):
                 raise StoreError(f"store {path} is locked by another process; stop it or use another --store") from e
-            raise StoreError(
-                f"store {path} is corrupted ({e}); delete it and run `paper-assistant ingest --rebuild`"
-            ) from e
+            raise _corrupted(path, str(e)) from e
         if ok and ok[0] != "ok":
-            raise StoreError(f"store {path} is corrupted ({ok[0]}); run `paper-assistant ingest --rebuild`")
+            raise _corrupted(path, str(ok[0]))
     elif not create:
         raise StoreError(f"no index at {path}: run `paper-assistant ingest --store {path}` first")
 
