@@ -11,7 +11,7 @@ import sys
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from assistant.cli import settings_from
+    from assistant.cli import settings_from, terminal_safe
     from assistant.pipeline import Finished, Pipeline, SourcesFound, TextDelta
 
     settings = settings_from(args)
@@ -20,9 +20,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer = None
     for event in pipeline.stream(args.question):
         if isinstance(event, SourcesFound) and not args.json and event.standalone != args.question.strip():
-            print(f"(searching for: {event.standalone})", file=sys.stderr)
+            print(terminal_safe(f"(searching for: {event.standalone})"), file=sys.stderr)
         elif isinstance(event, TextDelta) and live:
-            print(event.text, end="", flush=True)
+            print(terminal_safe(event.text), end="", flush=True)
         elif isinstance(event, Finished):
             answer = event.answer
     assert answer is not None
@@ -31,12 +31,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 0
     if live:
         print("\n" + "─" * 60)
-    print(answer.answer)
+    print(terminal_safe(answer.answer))
     print("\nSources:")
     cited = {c.n: c for c in answer.citations}
     for s in answer.sources:
         mark = " (cited)" if s.n in cited else ""
-        print(f"  [{s.n}] {s.title}{mark}\n      {s.url}")
+        print(terminal_safe(f"  [{s.n}] {s.title}{mark}\n      {s.url}"))
     if answer.unsupported and not answer.refused:
         print(f"\nNot supported by the sources: {len(answer.unsupported)} sentence(s).")
     t = answer.timings

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,6 +17,13 @@ from typing import Any
 from assistant.offline import enforce_offline
 
 EXIT_ERROR = 2
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 (but tab, newline) and C1 controls
+
+
+def terminal_safe(text: str) -> str:
+    """Corpus and model text without control characters: printed raw, an escape sequence in a title could clear,
+    retitle or rewrite the user's terminal. JSON output needs no such care (json escapes them)."""
+    return _CONTROL.sub("", text)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -107,7 +115,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         ]})
     else:
         for i, h in enumerate(hits, 1):
-            print(f"{i}. {h.title}  (score {h.score:.3f})\n   {h.url}\n   {h.text[:200]}…\n")
+            print(terminal_safe(f"{i}. {h.title}  (score {h.score:.3f})\n   {h.url}\n   {h.text[:200]}…\n"))
     return 0
 
 
@@ -171,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except known_errors() as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(terminal_safe(f"error: {e}"), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
