@@ -96,7 +96,8 @@ def _stamp_path(target: Path) -> Path:
 
 def _stat_key(path: Path) -> dict[str, int]:
     st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+    # ctime too: an in-place edit can restore size, inode and mtime (touch -r, rsync --inplace -t), not ctime.
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino}
 
 
 def stamp_valid(target: Path, sha256: str) -> bool:
