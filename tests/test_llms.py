@@ -255,3 +255,31 @@ def test_hf_backend_streams_from_a_local_model_dir(tmp_path):
     pieces = list(backend.generate(req))
     assert backend.name == f"hf:{tmp_path.name}" and pieces and all(isinstance(p, str) for p in pieces)
     assert set(" ".join(pieces).split()) <= set(words)
+
+
+def test_concurrent_first_requests_load_the_gguf_model_once(tmp_path):
+    """A question arriving while the warm-up loads the model must wait for that load, not start a second one."""
+    import threading
+
+    from assistant.llms.embedded import MODELS
+    from assistant.llms.llamacpp import LlamaCppBackend
+
+    path = ensure_model(MODELS["smollm2-135m"], tmp_path)
+    located: list[int] = []
+
+    def locate():
+        located.append(1)
+        return path
+
+    backend = LlamaCppBackend("smollm2-135m", locate, LLMSettings(backend="smollm2-135m", n_ctx=512))
+    loaded: list[object] = []
+    threads = [threading.Thread(target=lambda: loaded.append(backend.load())) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    try:
+        assert len(located) == 1 and len(loaded) == 3 and all(m is loaded[0] for m in loaded)
+        assert "".join(backend.generate(Request(messages=[{"role": "user", "content": "Hi"}], max_tokens=2)))
+    finally:
+        backend.close()

@@ -22,21 +22,23 @@ class LlamaCppBackend(Backend):
         self._locate = locate  # returns a verified GGUF path (may join files the first time)
         self._settings = settings
         self._llm: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: generate() holds it and calls load()
 
     def load(self) -> Any:
-        if self._llm is None:
-            from llama_cpp import Llama
+        """The loaded model; the first call joins/verifies the file and loads it (once, even across threads)."""
+        with self._lock:
+            if self._llm is None:
+                from llama_cpp import Llama
 
-            path = self._locate()
-            try:
-                self._llm = Llama(
-                    model_path=str(path), n_ctx=self._settings.n_ctx,
-                    n_threads=self._settings.n_threads or os.cpu_count() or 2, verbose=False,
-                )
-            except (ValueError, RuntimeError) as e:
-                raise BackendError(f"llm: cannot load the GGUF model {path}: {e}") from e
-        return self._llm
+                path = self._locate()
+                try:
+                    self._llm = Llama(
+                        model_path=str(path), n_ctx=self._settings.n_ctx,
+                        n_threads=self._settings.n_threads or os.cpu_count() or 2, verbose=False,
+                    )
+                except (ValueError, RuntimeError) as e:
+                    raise BackendError(f"llm: cannot load the GGUF model {path}: {e}") from e
+            return self._llm
 
     def generate(self, request: Request) -> Iterator[str]:
         with self._lock:
