@@ -41,6 +41,9 @@ _TAIL = re.compile(
     re.IGNORECASE,
 )
 _BETWEEN = re.compile(r"\s+(?:differs?|different|compared?|compares)\s+(?:from|to|with|against)\s+", re.I)
+_NAME = r"[A-Z0-9][\w\-.+]*(?:\s+[A-Z0-9][\w\-.+]*){0,3}"  # "LoRAMoE", "LM-Critic", "Sequence-to-Action"
+# "How do LM-Critic and Sequence-to-Action approach X?": two named things doing the same verb (case-sensitive).
+_HOW_DO_BOTH = re.compile(rf"^\s*(?:[Hh]ow|[Ww]hy)\s+do\s+({_NAME})\s+and\s+({_NAME})\s+[a-z]+\b")
 _SPLIT = re.compile(r"\s*(?:,\s*(?:and|or)\s+|,\s*|\s+and\s+|\s+or\s+|\s+vs\.?\s+|\s+versus\s+|\s*/\s*)\s*",
                     re.IGNORECASE)
 
@@ -61,6 +64,10 @@ def aspects_in(question: str) -> list[str]:
 def compared_items(question: str) -> list[str]:
     """'How do LeTI, DePT and LoRAMoE differ in data?' -> ['LeTI', 'DePT', 'LoRAMoE']."""
     text = _BETWEEN.sub(" vs ", _LEAD.sub("", question.strip()))
+    # "PROP vs B-PROP: how do they ...": the items are before the colon.
+    head = text.split(":", 1)[0]
+    if head != text and len(_SPLIT.split(head)) >= 2:
+        text = head
     text = _TAIL.sub("", text)
     text = re.sub(r"^(?:the\s+)?(?:differences?|similarities)\s+(?:between|of)\s+", "", text, flags=re.I)
     text = re.sub(r"^(?:between\s+)", "", text, flags=re.I).strip(" ?.!")
@@ -82,4 +89,6 @@ def detect(question: str) -> Intent:
         items = compared_items(question)
         if len(items) >= 2:
             return Intent("comparison", items, aspects_in(question))
+    if m := _HOW_DO_BOTH.match(question):
+        return Intent("comparison", [m.group(1), m.group(2)], aspects_in(question))
     return Intent("factual")

@@ -22,6 +22,11 @@ from assistant.intent import DEFAULT_ASPECTS, detect
         ("How does DePT compare to LoRA for parameter-efficient fine-tuning?", ["DePT", "LoRA"]),
         ("Compare the goals and datasets of LeTI and GreaseLM.", ["LeTI", "GreaseLM"]),
         ("HFT versus ReFT", ["HFT", "ReFT"]),
+        ("PROP vs B-PROP: how do they construct the prediction task?", ["PROP", "B-PROP"]),
+        ("Toolformer versus ToolBridge: how do they equip models with tools?", ["Toolformer", "ToolBridge"]),
+        ("How do LM-Critic and Sequence-to-Action approach grammatical error correction?",
+         ["LM-Critic", "Sequence-to-Action"]),
+        ("How do HFT and LoRAMoE avoid forgetting?", ["HFT", "LoRAMoE"]),
     ],
 )
 def test_comparisons_and_their_items(question, items):
@@ -49,7 +54,9 @@ def test_topic_questions(question):
     ["What does DePT compare against?",  # one paper's baselines, not a comparison of papers
      "How much training time does HFT save compared with full fine-tuning?",  # a fact about one paper
      "What is the main contribution of the AlphaFold 2 paper on protein structure?",
-     "How does B-PROP pre-train?", "What is LeTI?", "How many questions does CoTErrorSet have?", ""],
+     "How does B-PROP pre-train?", "What is LeTI?",
+     "How do large models and retrieval help question answering?",  # not two named things
+     "What is the ratio: A and B?", "How many questions does CoTErrorSet have?", ""],
 )
 def test_factual_questions(question):
     assert detect(question).kind == "factual"
