@@ -136,12 +136,17 @@ class Retriever:
         hybrid = cfg.hybrid if hybrid is None else hybrid
         rerank = cfg.rerank if rerank is None else rerank
         top = max(cfg.candidates, k * 3)
+        hits = self.candidates(query, top, top if rerank else k, hybrid=hybrid)
+        return self._rerank(query, hits, k) if rerank else hits
+
+    def candidates(self, query: str, top: int, keep: int, *, hybrid: bool = True) -> list[SearchHit]:
+        """The best `keep` papers from the `top` chunks of dense search (fused with BM25's `top` and method-name
+        matches when hybrid), one entry per paper, each with its dense cosine similarity; no reranking."""
         embedding = self.embedder.get_query_embedding(query)
         dense = self.dense(query, embedding, top)
         sims = {n.node.node_id: s for n, s in dense}
         if not hybrid:
-            hits = group_by_paper(dense, top if rerank else k, sims)
-            return self._rerank(query, hits, k) if rerank else hits
+            return group_by_paper(dense, keep, sims)
 
         keyword = self.keyword
         bm25 = keyword.search(query, top)
@@ -165,9 +170,7 @@ class Retriever:
             sims.setdefault(chunk_id, _dot(embedding, vector))
         ranked = sorted(nodes, key=lambda n: (-fused[str(n.node.metadata["paper_id"])],
                                               -sims.get(n.node.node_id, -1.0)))
-        hits = group_by_paper([(n, fused[str(n.node.metadata["paper_id"])]) for n in ranked],
-                              top if rerank else k, sims)
-        return self._rerank(query, hits, k) if rerank else hits
+        return group_by_paper([(n, fused[str(n.node.metadata["paper_id"])]) for n in ranked], keep, sims)
 
     def _nodes_of(self, paper_ids: list[str]) -> list[NodeWithScore]:
         from llama_index.core.schema import NodeWithScore, TextNode
