@@ -12,6 +12,7 @@ cross-encoder installs from PyPI here): its ranking is meaningless, its cost is 
 (the common ms-marco-MiniLM-L-6 size) scoring `retrieval.candidates` (30) papers per query.
 
     python bench/search.py [--sizes 511 10000 100000] [--repeat 3]
+    python bench/search.py --plot-only     # redraw bench/search.png from the last run's bench/out/search.json
 """
 
 from __future__ import annotations
@@ -89,6 +90,40 @@ def cross_encoder_dir() -> Path:
     return out
 
 
+PLOT = Path(__file__).resolve().parent / "search.png"
+ROWS = OUT / "search.json"
+
+
+def plot(rows: list[list[float | str]]) -> None:
+    """p50 and p95 latency against corpus size, one line per mode, log-scaled x (bench/search.png)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, modes, title in ((axes[0], ("dense", "hybrid"), "dense and hybrid"), (axes[1], ("hybrid+rerank",),
+                                                                                   "hybrid + cross-encoder rerank")):
+        for mode in modes:
+            mine = [r for r in rows if r[1] == mode]
+            sizes = [float(r[0]) for r in mine]
+            ax.plot(sizes, [float(r[2]) for r in mine], marker="o", label=f"{mode} p50")
+            ax.plot(sizes, [float(r[3]) for r in mine], marker="x", linestyle="--", label=f"{mode} p95")
+        if "hybrid" in modes:
+            ax.plot([511], [30], "k^", label="target p50 at 511")
+            ax.plot([100_000], [100], "kv", label="target p50 at 100k")
+        ax.set_xscale("log")
+        ax.set_xlabel("papers in the store")
+        ax.set_ylabel("ms per search (k=5)")
+        ax.set_title(title)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+    fig.suptitle("Search latency on 2 CPU cores (bench/search.py)")
+    fig.tight_layout()
+    fig.savefig(PLOT, dpi=100)
+    plt.close(fig)
+
+
 def rss_mb() -> float:
     import psutil
 
@@ -99,7 +134,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[511, 10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--plot-only", action="store_true", help="redraw the plot from bench/out/search.json")
     args = parser.parse_args()
+    if args.plot_only:
+        plot(json.loads(ROWS.read_text()))
+        print(f"wrote {PLOT}")
+        return
     queries = [json.loads(line)["question"] for line in (ROOT / "eval" / "questions.jsonl").read_text().splitlines()]
     real = load_embedder(Settings().embedding)
     rows = []
@@ -136,11 +176,13 @@ def main() -> None:
                      f"{(f'{m50 / t:.2f}' if t else '–')} | {disk:.0f} | {rss:.0f} | {added:.0f} | {built:.0f} |")
     table = "\n".join(lines)
     print(table)
+    ROWS.write_text(json.dumps(rows))
+    plot(rows)
     write_section("Search", f"`python bench/search.py --sizes {' '.join(map(str, args.sizes))}`: "
                             f"{len(queries)} eval questions × {args.repeat} (× 1 with rerank), k=5; "
                             "rerank = a MiniLM-L6 cross-encoder over 30 candidates (cost only, untrained head). "
                             "10k/100k vectors are composed from real sentence embeddings (see the script's "
-                            "docstring).\n\n" + table)
+                            "docstring).\n\n" + table + "\n\n![Search latency against corpus size](search.png)")
 
 
 if __name__ == "__main__":
