@@ -54,8 +54,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check assistant tests eval bench app.py
 
 ## audit: known vulnerabilities in the pinned dependencies
+# pip-audit prints "No known vulnerabilities found" even when it could audit nothing (no vulnerability service
+# reachable): this fails unless every pinned package was actually checked.
 audit: $(STAMP)
-	$(VENV)/bin/pip-audit -r requirements/lock.txt --no-deps --disable-pip --progress-spinner off
+	$(VENV)/bin/pip-audit -r requirements/lock.txt --no-deps --disable-pip --progress-spinner off \
+		--format json --output $(VENV)/audit.json; status=$$?; \
+	$(PY) -c "import json, sys; deps = json.load(open('$(VENV)/audit.json'))['dependencies']; \
+	skipped = [d['name'] for d in deps if 'skip_reason' in d]; vulns = [d['name'] for d in deps if d.get('vulns')]; \
+	print(f'{len(deps) - len(skipped)} of {len(deps)} pinned packages audited; known vulnerabilities in: {vulns or \"none\"}'); \
+	skipped and print(f'error: {len(skipped)} could not be audited (is the vulnerability service reachable?), e.g. {skipped[:3]}'); \
+	sys.exit(1 if skipped else 0)" && exit $$status
 
 bench: $(STAMP) index
 	$(PY) bench/ingest.py
