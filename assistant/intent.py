@@ -36,7 +36,7 @@ _LEAD = re.compile(
     re.IGNORECASE,
 )
 _TAIL = re.compile(
-    r"\s+(?:differ|compare|relate|contrast|have in common|all|both|in terms of|on|for|in|at|with respect to|"
+    r"\s+(?:differ|compare|relate|contrast|have in common|all|both|in terms of|on|for|in|at|as|when|with respect to|"
     r"regarding|when it comes to)\b.*$",
     re.IGNORECASE,
 )

@@ -27,6 +27,7 @@ from assistant.intent import DEFAULT_ASPECTS, detect
         ("How do LM-Critic and Sequence-to-Action approach grammatical error correction?",
          ["LM-Critic", "Sequence-to-Action"]),
         ("How do HFT and LoRAMoE avoid forgetting?", ["HFT", "LoRAMoE"]),
+        ("Compare CamemBERT and WECHSEL as ways to get models for French.", ["CamemBERT", "WECHSEL"]),
     ],
 )
 def test_comparisons_and_their_items(question, items):
