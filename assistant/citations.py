@@ -2,7 +2,9 @@
 
 Parses [n], [n, m], [n-m]; drops markers that point at no source (and counts them); gives an uncited
 sentence a marker when it clearly matches one source (content-word overlap) and flags it as unsupported
-when nothing supports it. It does not decide what a refusal looks like beyond spotting the fixed sentence.
+when nothing supports it. A claim with a number that none of its cited sources states is not supported, however
+many words it shares (a small model invents scores and percentages). It does not decide what a refusal looks like
+beyond spotting the fixed sentence.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from assistant.types import REFUSAL, Citation, Source
 
 MARKER = re.compile(r"\s?\[(\d+(?:\s*(?:[,;–-]|and)\s*\d+)*)\]")
 ATTRIBUTE_AT = 0.5  # share of a sentence's content words one source must hold to earn a marker after the fact
+PAIR_PART_AT = 0.2  # share each of two sources must hold to share one claim ...
+PAIR_GAIN = 0.15  # ... and how much more of it the two hold together than the better one alone
 SUPPORTED_AT = 0.34  # share the cited source must hold for the citation to count as supported
 MIN_CLAIM_WORDS = 3  # shorter units (headings, "In summary:") are not claims
+# A number standing alone: "30.0", "20%", "1,000", not the digits inside names like GPT-4, GSM8K or 7B.
+_NUMBER = re.compile(r"(?<![\w.\-])\d{1,3}(?:,\d{3})+(?![\w])|(?<![\w.\-])\d+(?:\.\d+)?(?![\w]|\.\d)")
 _REFUSAL_HINTS = (
     REFUSAL.lower().rstrip("."),
     "do not contain the answer",
@@ -48,6 +54,11 @@ class Checked:
     unsupported: list[str] = field(default_factory=list)
     claims: int = 0  # sentences that make a claim
     says_refusal: bool = False
+
+
+def numbers_in(text: str) -> set[float]:
+    """The stand-alone numbers of a text as values, so "30" and "30.0" or "1,000" and "1000" match."""
+    return {float(m.group().replace(",", "")) for m in _NUMBER.finditer(MARKER.sub("", text))}
 
 
 def _is_table_rule(line: str) -> bool:
@@ -89,10 +100,12 @@ def check(text: str, sources: list[Source]) -> Checked:
     for line in text.strip().splitlines():
         stripped = line.strip()
         if not stripped:
+            ctx.columns = None
             out_lines.append("")
         elif stripped.startswith("|"):
             out_lines.append(ctx.table_row(stripped))
         else:
+            ctx.columns = None  # a table ends at the first line that is not a row
             out_lines.append(" ".join(ctx.prose(split_sentences(stripped))))
     ctx.result.text = "\n".join(out_lines).strip()
     by_n = ctx.by_n
@@ -110,18 +123,27 @@ class _Context:
         self.by_n = {s.n: s for s in sources}
         self.words = {s.n: content_words(f"{s.title} {s.text}") for s in sources}
         self.sentences = {s.n: [content_words(x) for x in split_sentences(s.text)] for s in sources}
+        self.numbers = {s.n: numbers_in(f"{s.title} {s.text}") for s in sources}
         self.order: list[int] = []  # cited numbers, first appearance first
+        self.columns: dict[int, int] | None = None  # in a table: column -> the source its header cites
         self.supported: set[int] = set()
         self.result = Checked(text="", citations=[])
 
     def _cite(self, claim: str, nums: list[int]) -> bool:
-        """Record the citations of one claim; True if at least one cited source supports it."""
+        """Record the citations of one claim; True if a cited source supports it, or the cited sources together
+        do (a synthesis sentence about two papers)."""
         ok = False
+        stated = numbers_in(claim)
         for n in nums:
             if n not in self.order:
                 self.order.append(n)
-            if overlap(claim, self.words[n]) >= SUPPORTED_AT:
+            if overlap(claim, self.words[n]) >= SUPPORTED_AT and stated <= self.numbers[n]:
                 self.supported.add(n)
+                ok = True
+        if not ok and len(set(nums)) > 1:
+            words = set().union(*(self.words[n] for n in nums))
+            if overlap(claim, words) >= SUPPORTED_AT and stated <= set().union(*(self.numbers[n] for n in nums)):
+                self.supported.update(nums)
                 ok = True
         return ok
 
@@ -134,13 +156,22 @@ class _Context:
         return cleaned, nums, claim
 
     def table_row(self, row: str) -> str:
-        """Each cell is its own claim; header and rule rows carry none. Cells never get markers added."""
+        """Each cell is its own claim; header and rule rows carry none. Cells never get markers added: a cell
+        without its own marker is checked against the source its column's header cites ("| HFT [1] |")."""
         if _is_table_rule(row):
             return row
         cells = row.strip().strip("|").split("|")
+        header = self.columns is None
+        if header:
+            self.columns = {}
         out = []
-        for cell in cells:
+        for i, cell in enumerate(cells):
             cleaned, nums, claim = self._clean(cell.strip())
+            if header:
+                if len(set(nums)) == 1:
+                    self.columns[i] = nums[0]
+            elif not nums and i in self.columns:
+                nums = [self.columns[i]]
             if nums and len(content_words(claim)) >= 1:
                 if len(content_words(claim)) >= MIN_CLAIM_WORDS:
                     self.result.claims += 1
@@ -173,7 +204,10 @@ class _Context:
             self.result.claims += 1
             if not nums:
                 best_n, best = _best_source(claim, self.words, self.sentences)
-                if best_n is not None and best >= ATTRIBUTE_AT:
+                pair = _best_pair(claim, self.words)
+                if pair:  # "A does X, while B does Y": each half from its own paper
+                    cleaned, nums = _append_markers(cleaned, "".join(f"[{n}]" for n in pair)), list(pair)
+                elif best_n is not None and best >= ATTRIBUTE_AT:
                     cleaned, nums = _add_marker(cleaned, best_n), [best_n]
                 else:
                     self.result.unsupported.append(claim.strip())
@@ -195,3 +229,14 @@ def _best_source(
         if score > best:
             best_n, best = n, score
     return best_n, best
+
+
+def _best_pair(claim: str, words: dict[int, set[str]]) -> tuple[int, int] | None:
+    """Two sources that hold a claim together, each contributing words the other lacks, or None."""
+    ranked = sorted(words, key=lambda n: -overlap(claim, words[n]))[:2]
+    if len(ranked) < 2 or min(overlap(claim, words[n]) for n in ranked) < PAIR_PART_AT:
+        return None
+    a, b = sorted(ranked)
+    both = overlap(claim, words[a] | words[b])
+    alone = max(overlap(claim, words[a]), overlap(claim, words[b]))
+    return (a, b) if both >= ATTRIBUTE_AT and both - alone >= PAIR_GAIN else None

@@ -68,6 +68,11 @@ def clean_question(question: str) -> str:
     return text
 
 
+# The sentence that says what a paper does: what a comparison cell or a "what does X do" answer needs most.
+_CONTRIBUTION = re.compile(r"\b(?:we|this (?:paper|work)|our (?:method|approach|model|framework))\s+(?:\w+\s+)?"
+                           r"(?:propose|introduce|present|develop|design|show|find|call|name)|\bcalled\b", re.I)
+
+
 def compact(question: str, hit: SearchHit, budget: int) -> str:
     """The sentences of a source that matter for the question, within about `budget` tokens, in text order."""
     sentences = split_sentences(hit.text.replace(" … ", " "))
@@ -77,7 +82,8 @@ def compact(question: str, hit: SearchHit, budget: int) -> str:
     scored = []
     for i, s in enumerate(sentences):
         words = content_words(s)
-        score = len(q & words) / (1 + len(q)) + (0.25 if i == 0 else 0.0) + (0.1 if re.search(r"\d", s) else 0)
+        score = (len(q & words) / (1 + len(q)) + (0.25 if i == 0 else 0.0) + (0.1 if re.search(r"\d", s) else 0)
+                 + (0.3 if _CONTRIBUTION.search(s) else 0.0))
         scored.append((score, i))
     chosen: list[int] = []
     used = 0
@@ -140,10 +146,11 @@ class Pipeline:
 
     def sources_for(self, question: str, hits: list[SearchHit], kind: str = "factual") -> list[Source]:
         # A topic answer needs one line per paper, so each of its (more numerous) sources gets half the budget;
-        # a factual answer usually comes from the top source, which gets twice the budget.
+        # a factual answer usually comes from the top source, which gets twice the budget; a comparison has only
+        # its compared papers as sources, and each table row needs its own sentence, so each gets twice the budget.
         base = self.settings.retrieval.source_tokens
-        budgets = [base // 2 if kind == "topic" else base * 2 if i == 1 and kind == "factual" else base
-                   for i in range(1, len(hits) + 1)]
+        budgets = [base // 2 if kind == "topic" else base * 2 if kind == "comparison" or (i == 1 and kind == "factual")
+                   else base for i in range(1, len(hits) + 1)]
         return [
             # The score shown is the dense cosine similarity: comparable across questions, unlike fused ranks.
             Source(n=i, paper_id=h.paper_id, title=h.title, url=h.url,
@@ -203,10 +210,12 @@ class Pipeline:
             pieces.append(piece)
             yield TextDelta(piece)
         checked = check("".join(pieces), sources)
-        # Refused: the model says so (and supports next to nothing), or nothing in the answer cites a source -
-        # an answer from memory, or one that obeyed an instruction injected into a question or an abstract.
+        # Refused: the model says so (and supports next to nothing), or nothing in the answer cites a source, or
+        # nothing it claims is supported: an answer from memory, or one that obeyed an injected instruction.
         says_no = checked.says_refusal and len(checked.unsupported) >= checked.claims - 1
-        if says_no or not checked.citations or not checked.text:
+        # None of its claims supported by the source it cites (e.g. an invented score): an answer from memory.
+        unfounded = checked.claims > 0 and len(checked.unsupported) >= checked.claims
+        if says_no or unfounded or not checked.citations or not checked.text:
             yield finish(refusal_text(sources), True, first, unsupported=checked.unsupported,
                          invalid_markers=checked.invalid_markers)
             return

@@ -61,8 +61,12 @@ def raw(llm, messages: list, max_tokens: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, default=ROOT / "data" / "index")
+    parser.add_argument("--k", type=int, help="sources per answer (retrieval.k); the figures go to their own section")
     args = parser.parse_args()
-    settings = load_settings(overrides={"store": {"path": str(args.store)}})
+    overrides: dict = {"store": {"path": str(args.store)}}
+    if args.k:
+        overrides["retrieval"] = {"k": args.k}
+    settings = load_settings(overrides=overrides)
     pipeline = Pipeline.from_settings(settings)
     llm = pipeline.backend.load()  # join/verify/load outside the timings
     rows = []
@@ -97,9 +101,11 @@ def main() -> None:
                      f"{op / rp:.2f}, {od / rd:.2f} |")
     table = "\n".join(lines)
     print(table)
-    write_section("Answers", f"`python bench/answer.py`: {settings.llm.backend}, max_tokens "
-                             f"{settings.llm.max_tokens}, k={settings.retrieval.k}, source_tokens "
-                             f"{settings.retrieval.source_tokens}; cold = KV cache reset first.\n\n{table}")
+    flag = f" --k {args.k}" if args.k else ""
+    write_section("Answers" + (f" with k={args.k}" if args.k else ""),
+                  f"`python bench/answer.py{flag}`: {settings.llm.backend}, max_tokens {settings.llm.max_tokens}, "
+                  f"k={settings.retrieval.k}, source_tokens {settings.retrieval.source_tokens}; "
+                  f"cold = KV cache reset first.\n\n{table}")
 
 
 if __name__ == "__main__":

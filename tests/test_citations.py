@@ -78,3 +78,37 @@ def test_bare_markers_after_a_sentence_are_folded_into_it():
     assert out.text == "LeTI learns from textual feedback of a Python interpreter [1]."
     out = check("LeTI learns from textual feedback of a Python interpreter. [1]", [LETI, DEPT])
     assert out.text == "LeTI learns from textual feedback of a Python interpreter [1]."
+
+
+@pytest.mark.parametrize(("claim", "supported"), [
+    ("DePT saves over 20% memory and time costs compared to vanilla prompt tuning [2].", True),
+    ("DePT saves over 20.0% memory and time compared to vanilla prompt tuning [2].", True),  # same value
+    ("DePT saves over 35% memory and time costs compared to vanilla prompt tuning [2].", False),  # invented
+    ("DePT saves 20% memory on 4 tasks compared to vanilla prompt tuning [2].", False),  # one number invented
+    ("DePT decomposes the soft prompt into a pair of low-rank matrices like GPT-4 and LLaMA-7B [2].", True),
+])
+def test_a_number_the_cited_source_does_not_state_is_unsupported(claim, supported):
+    out = check(claim, [LETI, DEPT])
+    assert (out.unsupported == []) is supported
+    assert [c.supported for c in out.citations] == [supported]
+
+
+def test_table_cells_are_checked_against_their_column_header_source():
+    table = ("| Aspect | LeTI [1] | DePT [2] |\n|---|---|---|\n"
+             "| Method | Fine-tunes on textual feedback from a Python interpreter | Decomposes the soft prompt "
+             "into low-rank matrices |\n"
+             "| Results | Improves performance on MBPP code generation | Cures cancer in mice with new drugs |")
+    out = check(table, [LETI, DEPT])
+    assert out.claims == 4
+    assert out.unsupported == ["Cures cancer in mice with new drugs"]  # checked against DePT, its column
+    assert out.text.splitlines()[2].count("[") == 0  # cells get no markers added: the header carries them
+    # A table whose cells come from nowhere is unsupported throughout, which the pipeline refuses.
+    swapped = check(table.replace("LeTI [1] | DePT [2]", "LeTI [2] | DePT [1]"), [LETI, DEPT])
+    assert len(swapped.unsupported) == 4
+
+
+def test_a_synthesis_sentence_about_two_papers_cites_both():
+    out = check("LeTI fine-tunes on textual feedback from an interpreter, while DePT decomposes the soft prompt "
+                "into low-rank matrices.", [LETI, DEPT])
+    assert [c.n for c in out.citations] == [1, 2] and out.unsupported == [] and "[1][2]." in out.text
+    assert all(c.supported for c in out.citations)

@@ -179,3 +179,13 @@ def test_every_shipped_prompt_renders(settings):
         assert [m["role"] for m in messages] == ["system", "user"]
         if name != "condense":
             assert REFUSAL in messages[0]["content"]
+
+
+def test_an_invented_number_with_a_real_marker_is_refused(pipeline, fake):
+    """The default model once answered "BLEU 30.0 [1]" for a paper not in the corpus: the words overlapped a
+    source, the number came from memory. Nothing supported -> the fixed refusal, not a cited fabrication."""
+    fake.enqueue("LeTI reaches a BLEU score of 30.0 on WMT14 English-German with textual feedback [1].")
+    answer = pipeline.ask("What BLEU score does LeTI report on WMT14 English-German?")
+    assert answer.refused and answer.answer.startswith(REFUSAL) and answer.citations == []
+    fake.enqueue("LeTI fine-tunes on textual feedback from a Python interpreter [1].")  # supported: answered
+    assert not pipeline.ask("What feedback does LeTI learn from?").refused
