@@ -139,7 +139,8 @@ def test_html_in_titles_abstracts_and_answers_is_shown_as_text(browser, embedder
     store = tmp_path / "index"
     ingest(read_paths([papers]).papers, make_settings(store), embedder, progress=False)
     fake = FakeBackend()
-    fake.enqueue("Zebrafish tokenizers <img src=x onerror=alert(3)> [x](javascript:alert(4)) tokenize "
+    # The payload's numbers are the source's (alert(1)): a number no source states makes the answer unsupported.
+    fake.enqueue("Zebrafish tokenizers <img src=x onerror=alert(1)> [x](javascript:alert(1)) tokenize "
                  "zebrafish genomes well [1].")
     demo = serve(store, embedder, fake)
     injected = "#pa-sources script, #pa-sources img, #pa-chat img, #pa-chat script, a[href^='javascript']"
@@ -150,7 +151,7 @@ def test_html_in_titles_abstracts_and_answers_is_shown_as_text(browser, embedder
         panel = browser.find_element(By.ID, "pa-sources").text
         assert "<script>alert(1)</script>" in panel and "<img src=x onerror=alert(1)>" in panel  # shown as text
         chat = browser.find_element(By.ID, "pa-chat").text
-        assert "<img src=x onerror=alert(3)>" in chat and "[x](javascript:alert(4))" in chat
+        assert "<img src=x onerror=alert(1)>" in chat and "[x](javascript:alert(1))" in chat
         assert "<img src=x onerror=alert(2)>" in chat  # the user's own question too
         assert not browser.find_elements(By.CSS_SELECTOR, injected)
 
