@@ -99,13 +99,13 @@ def check(text: str, sources: list[Source]) -> Checked:
     out_lines: list[str] = []
     for line in text.strip().splitlines():
         stripped = line.strip()
+        if not stripped.startswith("|"):
+            ctx.columns = None  # a table ends at the first line that is not a row
         if not stripped:
-            ctx.columns = None
             out_lines.append("")
         elif stripped.startswith("|"):
             out_lines.append(ctx.table_row(stripped))
         else:
-            ctx.columns = None  # a table ends at the first line that is not a row
             out_lines.append(" ".join(ctx.prose(split_sentences(stripped))))
     ctx.result.text = "\n".join(out_lines).strip()
     by_n = ctx.by_n
@@ -133,19 +133,22 @@ class _Context:
         """Record the citations of one claim; True if a cited source supports it, or the cited sources together
         do (a synthesis sentence about two papers)."""
         ok = False
-        stated = numbers_in(claim)
         for n in nums:
             if n not in self.order:
                 self.order.append(n)
-            if overlap(claim, self.words[n]) >= SUPPORTED_AT and stated <= self.numbers[n]:
+            if self._holds(claim, [n]):
                 self.supported.add(n)
                 ok = True
-        if not ok and len(set(nums)) > 1:
-            words = set().union(*(self.words[n] for n in nums))
-            if overlap(claim, words) >= SUPPORTED_AT and stated <= set().union(*(self.numbers[n] for n in nums)):
-                self.supported.update(nums)
-                ok = True
+        if not ok and len(set(nums)) > 1 and self._holds(claim, nums):
+            self.supported.update(nums)
+            ok = True
         return ok
+
+    def _holds(self, claim: str, nums: list[int]) -> bool:
+        """The sources `nums` together share enough of the claim's words and state every number it states."""
+        words = set().union(*(self.words[n] for n in nums))
+        return overlap(claim, words) >= SUPPORTED_AT and numbers_in(claim) <= set().union(
+            *(self.numbers[n] for n in nums))
 
     def _clean(self, unit: str) -> tuple[str, list[int], str]:
         cleaned, nums, invalid = _clean_markers(unit, set(self.by_n))
@@ -233,10 +236,10 @@ def _best_source(
 
 def _best_pair(claim: str, words: dict[int, set[str]]) -> tuple[int, int] | None:
     """Two sources that hold a claim together, each contributing words the other lacks, or None."""
-    ranked = sorted(words, key=lambda n: -overlap(claim, words[n]))[:2]
-    if len(ranked) < 2 or min(overlap(claim, words[n]) for n in ranked) < PAIR_PART_AT:
+    share = {n: overlap(claim, ws) for n, ws in words.items()}
+    ranked = sorted(share, key=lambda n: -share[n])[:2]
+    if len(ranked) < 2 or share[ranked[1]] < PAIR_PART_AT:
         return None
     a, b = sorted(ranked)
     both = overlap(claim, words[a] | words[b])
-    alone = max(overlap(claim, words[a]), overlap(claim, words[b]))
-    return (a, b) if both >= ATTRIBUTE_AT and both - alone >= PAIR_GAIN else None
+    return (a, b) if both >= ATTRIBUTE_AT and both - share[ranked[0]] >= PAIR_GAIN else None

@@ -211,9 +211,9 @@ class Pipeline:
             yield TextDelta(piece)
         checked = check("".join(pieces), sources)
         # Refused: the model says so (and supports next to nothing), or nothing in the answer cites a source, or
-        # nothing it claims is supported: an answer from memory, or one that obeyed an injected instruction.
+        # none of its claims is supported (e.g. an invented score): an answer from memory, or one that obeyed an
+        # injected instruction.
         says_no = checked.says_refusal and len(checked.unsupported) >= checked.claims - 1
-        # None of its claims supported by the source it cites (e.g. an invented score): an answer from memory.
         unfounded = checked.claims > 0 and len(checked.unsupported) >= checked.claims
         if says_no or unfounded or not checked.citations or not checked.text:
             yield finish(refusal_text(sources), True, first, unsupported=checked.unsupported,
