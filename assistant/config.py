@@ -1,7 +1,9 @@
-"""The one typed settings object, built from defaults, a TOML file, env vars and CLI overrides (in that order).
+"""The one typed settings object, and the per-request options that may override part of it.
 
-Every component receives the `Settings` (or one of its groups) explicitly; nothing here is global or read
-at import time. Unknown keys and wrong types are errors that name the key, never silently ignored.
+`load_settings` reads pydantic-settings' own sources: defaults < a TOML file < env vars < init values (command-line
+flags). Every component receives the `Settings` (or one of its groups) explicitly; nothing here is global or read
+at import time. Unknown keys and wrong types are errors that name the key, never silently ignored. Relative paths
+are relative to the working directory; the built-in corpus and prompts are package data (`assistant.resources`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
 CONFIG_ENV = "PAPER_ASSISTANT_CONFIG"
 DEFAULT_CONFIG_NAME = "paper-assistant.toml"
 PACKAGED_EMBEDDING = "all-MiniLM-L6-v2"
@@ -29,7 +35,7 @@ class _Group(BaseModel):
 
 
 class StoreSettings(_Group):
-    path: Path = Field(ROOT / "data" / "index", description="Directory of the persistent Chroma store.")
+    path: Path = Field(Path("data/index"), description="Directory of the persistent Chroma store.")
     url: str | None = Field(
         None, description="Chroma server URL (http://host:8000); when set the store is remote and `path` only "
         "holds the BM25 index."
@@ -39,8 +45,8 @@ class StoreSettings(_Group):
 
 class CorpusSettings(_Group):
     paths: list[Path] = Field(
-        default_factory=lambda: [ROOT / "data" / "corpus"],
-        description="Files or directories `ingest` reads when it is given no PATH.",
+        default_factory=list,
+        description="Files or directories `ingest` reads when it is given no PATH (empty: the built-in corpus).",
     )
 
 
@@ -93,7 +99,7 @@ class LLMSettings(_Group):
     n_ctx: int = Field(4096, ge=512, description="Context window for llama.cpp backends.")
     n_threads: int | None = Field(None, description="llama.cpp threads (default: all cores).")
     cache_dir: Path = Field(
-        ROOT / "data" / "models", description="Where embedded models' parts are joined into one GGUF."
+        Path("data/models"), description="Where embedded models' parts are joined into one GGUF."
     )
 
 
@@ -121,7 +127,9 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ui: UISettings = Field(default_factory=UISettings)
-    prompts_dir: Path = Field(ROOT / "prompts", description="Directory of prompt templates.")
+    prompts_dir: Path | None = Field(
+        None, description="Directory of prompt templates overriding the packaged ones (unset: the packaged prompts)."
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -132,18 +140,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # CLI overrides (init) beat env vars, which beat the TOML file (passed in as init too, see load()).
-        return (init_settings, env_settings)
-
-
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
+        # Earlier wins: command-line values (init) beat env vars, which beat the TOML file (see load_settings).
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
 
 def _format_error(err: ValidationError, origin: str) -> str:
@@ -155,17 +153,8 @@ def _format_error(err: ValidationError, origin: str) -> str:
     return f"{origin}: " + "; ".join(parts)
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as e:
-        raise ConfigError(f"{path}: settings file not found") from e
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e})") from e
-
-
 def find_config_file(explicit: Path | None = None) -> Path | None:
+    """--config FILE, else $PAPER_ASSISTANT_CONFIG, else ./paper-assistant.toml if it exists."""
     if explicit is not None:
         return explicit
     if os.environ.get(CONFIG_ENV):
@@ -174,28 +163,55 @@ def find_config_file(explicit: Path | None = None) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def _from_file(path: Path) -> type[Settings]:
+    """Settings whose TOML source reads `path` (pydantic-settings takes the file from the model config)."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: settings file not found")
+    try:
+        values = TomlConfigSettingsSource(Settings, toml_file=path)()
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: not valid TOML ({e})") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from e
+    try:  # the file alone first, so that its mistakes are reported with its name
+        Settings.model_validate(values)
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, str(path))) from e
+    return type("FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+
+
 def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Defaults < TOML file (explicit, $PAPER_ASSISTANT_CONFIG or ./paper-assistant.toml) < env < overrides."""
     path = find_config_file(config_file)
-    file_values = read_toml(path) if path else {}
-    if file_values:
-        # Validate the file on its own first, so its errors name the file rather than the merged result.
+    cls = _from_file(path) if path else Settings
+    try:
+        return cls(**(overrides or {}))
+    except ValidationError as e:
+        raise ConfigError(_format_error(e, "settings (env PAPER_ASSISTANT_* or command-line flags)")) from e
+
+
+class Options(BaseModel):
+    """Per-request choices (the UI's settings area, an API call), validated with the bounds of the settings they
+    override and frozen: they travel with one request, nothing is cloned or patched. `for_request` fills what a
+    caller leaves out from the settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backend: str = Field(description="Registered backend name.")
+    k: int = Field(ge=1, le=50, description="Number of source papers.")
+    hybrid: bool = Field(description="Fuse BM25 with dense search.")
+    rerank: bool = Field(description="Rerank with the cross-encoder.")
+
+    @classmethod
+    def for_request(cls, settings: Settings, **chosen: Any) -> Options:
+        """The settings' defaults with the caller's non-None choices; a bad value is a ConfigError naming it."""
+        values: dict[str, Any] = {"backend": settings.llm.backend, "k": settings.retrieval.k,
+                                  "hybrid": settings.retrieval.hybrid, "rerank": settings.retrieval.rerank}
+        values |= {key: value for key, value in chosen.items() if value is not None}
         try:
-            Settings.model_validate(file_values)
+            return cls.model_validate(values)
         except ValidationError as e:
-            raise ConfigError(_format_error(e, str(path))) from e
-    origin = "settings (env PAPER_ASSISTANT_* or command-line flags)"
-    try:
-        # Env vars come from the env source; the file is passed under them, overrides over them.
-        env_only = Settings()
-    except ValidationError as e:
-        raise ConfigError(_format_error(e, origin)) from e
-    env_values = env_only.model_dump(exclude_unset=True)
-    merged = _deep_merge(_deep_merge(file_values, env_values), overrides or {})
-    try:
-        return Settings.model_validate(merged)
-    except ValidationError as e:
-        raise ConfigError(_format_error(e, origin)) from e
+            raise ConfigError(_format_error(e, "request options")) from e
 
 
 def settings_table() -> str:
@@ -203,11 +219,6 @@ def settings_table() -> str:
     rows = ["| setting | env var | default | what it does |", "|---|---|---|---|"]
 
     def default_text(value: Any) -> str:
-        if isinstance(value, Path):
-            try:
-                return f"`{value.relative_to(ROOT)}`"
-            except ValueError:
-                return f"`{value}`"
         if isinstance(value, list):
             return ", ".join(default_text(v) for v in value) or "[]"
         return f"`{value}`" if value is not None else "unset"

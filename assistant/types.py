@@ -6,7 +6,16 @@ Plain frozen dataclasses with no behaviour beyond (de)serialisation; modules tha
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
+
+
+class QuestionKind(StrEnum):
+    """What a question asks for; a StrEnum, so it compares equal to (and serialises as) its value."""
+
+    FACTUAL = "factual"
+    COMPARISON = "comparison"
+    TOPIC = "topic"
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,25 @@ class Chunk:
     title: str
     url: str
     published: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """One chunk as the store holds it: its text, the paper fields written with it and, when asked, its vector."""
+
+    chunk_id: str
+    paper_id: str
+    title: str
+    url: str
+    position: int
+    text: str
+    paper_hash: str = ""
+    n_chunks: int = 0
+    published: str | None = None
+    author_count: int | None = None
+    authors: str | None = None
+    abstract: str | None = None  # the whole abstract, stored on each paper's first chunk
+    embedding: list[float] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +133,7 @@ class Answer:
     # Not in to_dict(): extra facts for the UI and eval (invalid marker count, unsupported sentences, kind).
     invalid_markers: int = 0
     unsupported: list[str] = field(default_factory=list)
-    kind: str = "factual"  # factual | comparison | topic
+    kind: QuestionKind = QuestionKind.FACTUAL
     standalone_question: str | None = None  # the condensed question, for follow-ups
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from common import ROOT, write_section
 
+from assistant.answer.pipeline import Finished, Pipeline, SourcesFound, TextDelta
+from assistant.app import build
 from assistant.config import load_settings
-from assistant.pipeline import Finished, Pipeline, SourcesFound, TextDelta
 
 QUESTIONS = [  # (kind, question, a different question of the same kind for the warm run)
     ("factual", "How does LeTI use error messages from the Python interpreter?",
@@ -67,8 +68,8 @@ def main() -> None:
     if args.k:
         overrides["retrieval"] = {"k": args.k}
     settings = load_settings(overrides=overrides)
-    pipeline = Pipeline.from_settings(settings)
-    llm = pipeline.backend.load()  # join/verify/load outside the timings
+    pipeline = build(settings).pipeline
+    llm = pipeline.backends.get().load()  # join/verify/load outside the timings
     rows = []
     for kind, question, other in QUESTIONS:
         # warm: another question right after, KV cache kept: only the fixed system-prompt prefix is reused
@@ -76,7 +77,7 @@ def main() -> None:
         warm = ours(pipeline, llm, question, reset=False)
         cold = ours(pipeline, llm, question, reset=True)
         retrieval = pipeline.retrieve(question)
-        sources = pipeline.sources_for(question, retrieval.hits, retrieval.kind)
+        sources = pipeline.sources_for(question, retrieval)
         messages = pipeline.messages(question, retrieval, sources)
         llm.reset()
         prompt_tokens = llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)["usage"][

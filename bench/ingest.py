@@ -13,9 +13,9 @@ from pathlib import Path
 from common import ROOT, peak_rss_mb, write_section
 
 from assistant.config import Settings
-from assistant.corpus import read_paths
-from assistant.embeddings import load_embedder, resolve_model_path
-from assistant.index import chunk_paper, embed_text, ingest, make_splitter
+from assistant.ingest.corpus import read_paths
+from assistant.ingest.index import chunk_paper, embed_text, ingest, make_splitter
+from assistant.search.embeddings import load_embedder, resolve_model_path
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from common import OUT, ROOT
 
-from assistant.corpus import read_paths
+from assistant.ingest.corpus import read_paths
 from assistant.text import split_sentences
 
 

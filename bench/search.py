@@ -27,11 +27,11 @@ from common import OUT, ROOT, dir_size_mb, p50, pct, write_section
 from scale_corpus import generate
 
 from assistant.config import Settings
-from assistant.corpus import read_file, read_paths
-from assistant.embeddings import load_embedder
-from assistant.index import ingest
-from assistant.retrieval import Retriever
-from assistant.store import PaperStore
+from assistant.ingest.corpus import read_file, read_paths
+from assistant.ingest.index import ingest
+from assistant.search.embeddings import load_embedder
+from assistant.search.retriever import Retriever
+from assistant.search.store import PaperStore
 from assistant.text import split_sentences
 
 
@@ -80,7 +80,7 @@ def cross_encoder_dir() -> Path:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from assistant.embeddings import PACKAGED_EMBEDDING, resolve_model_path
+        from assistant.search.embeddings import PACKAGED_EMBEDDING, resolve_model_path
 
         source = resolve_model_path(PACKAGED_EMBEDDING)
         torch.manual_seed(0)

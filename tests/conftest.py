@@ -6,7 +6,6 @@ is the registered `fake` backend, not a mock.
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
 import socket
 from collections.abc import Iterator
@@ -15,28 +14,9 @@ from pathlib import Path
 import pytest
 
 from assistant.offline import enforce_offline
+from tests.support import CORPUS, NetworkBlocked, is_local, make_settings
 
 enforce_offline()
-
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "data" / "corpus"
-
-
-class NetworkBlocked(RuntimeError):
-    """A test tried to reach a non-loopback address."""
-
-
-def _is_local(address: object) -> bool:
-    if isinstance(address, tuple) and address:
-        host = str(address[0])
-        if host in ("localhost", ""):
-            return True
-        try:
-            return ipaddress.ip_address(host.split("%")[0]).is_loopback
-        except ValueError:
-            return False
-    return True  # AF_UNIX paths and the like
-
 
 @pytest.fixture(autouse=True, scope="session")
 def _no_outside_network() -> Iterator[None]:
@@ -44,12 +24,12 @@ def _no_outside_network() -> Iterator[None]:
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
     def connect(self: socket.socket, address: object) -> None:
-        if not _is_local(address):
+        if not is_local(address):
             raise NetworkBlocked(f"test tried to connect to {address!r}")
         return real_connect(self, address)
 
     def connect_ex(self: socket.socket, address: object) -> int:
-        if not _is_local(address):
+        if not is_local(address):
             raise NetworkBlocked(f"test tried to connect to {address!r}")
         return real_connect_ex(self, address)
 
@@ -61,18 +41,9 @@ def _no_outside_network() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def embedder():
     from assistant.config import EmbeddingSettings
-    from assistant.embeddings import load_embedder
+    from assistant.search.embeddings import load_embedder
 
     return load_embedder(EmbeddingSettings())
-
-
-def make_settings(store: Path, **groups):
-    from assistant.config import Settings
-
-    data = {"store": {"path": str(store)}, "llm": {"cache_dir": str(ROOT / "data" / "models")}}
-    for key, value in groups.items():
-        data.setdefault(key, {}).update(value) if isinstance(value, dict) else data.__setitem__(key, value)
-    return Settings.model_validate(data)
 
 
 @pytest.fixture
@@ -82,7 +53,7 @@ def settings(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def corpus_papers():
-    from assistant.corpus import read_paths
+    from assistant.ingest.corpus import read_paths
 
     return read_paths([CORPUS]).papers
 
@@ -90,7 +61,7 @@ def corpus_papers():
 @pytest.fixture(scope="session")
 def built_store(tmp_path_factory: pytest.TempPathFactory, embedder, corpus_papers) -> Path:
     """The whole built-in corpus ingested once per test session (read-only for tests: copy it to modify)."""
-    from assistant.index import ingest
+    from assistant.ingest.index import ingest
 
     store = tmp_path_factory.mktemp("built") / "index"
     ingest(corpus_papers, make_settings(store), embedder, files=5, progress=False)

@@ -63,3 +63,37 @@ def test_bad_env_var_names_the_key(monkeypatch, tmp_path):
 def test_missing_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_relative_defaults_and_packaged_resources(monkeypatch, tmp_path):
+    """Data paths are relative to the working directory; prompts and the built-in corpus come from the package."""
+    from assistant.resources import corpus_dir, prompts_dir
+
+    monkeypatch.chdir(tmp_path)
+    s = load_settings()
+    assert not s.store.path.is_absolute() and s.store.path.resolve() == tmp_path / "data" / "index"
+    assert s.prompts_dir is None and s.corpus.paths == []
+    assert (prompts_dir() / "answer.md").is_file()
+    assert len(list(corpus_dir().glob("*.txt"))) == 5
+
+
+@pytest.mark.parametrize(("choice", "needle"), [({"k": 500}, "k"), ({"k": 0}, "k"), ({"hybrid": "maybe"}, "hybrid"),
+                                                ({"colour": 1}, "colour")])
+def test_request_options_are_validated(choice, needle):
+    """Per-request options keep the bounds of the settings they override: a k of 500 is an error naming k."""
+    from assistant.config import Options, Settings
+
+    with pytest.raises(ConfigError, match=rf"request options: {needle}"):
+        Options.for_request(Settings(), **choice)
+
+
+def test_request_options_fill_from_settings_and_are_frozen():
+    from pydantic import ValidationError
+
+    from assistant.config import Options, Settings
+
+    settings = Settings.model_validate({"retrieval": {"k": 7, "hybrid": False}, "llm": {"backend": "extractive"}})
+    options = Options.for_request(settings, k=None, rerank=True)
+    assert (options.backend, options.k, options.hybrid, options.rerank) == ("extractive", 7, False, True)
+    with pytest.raises(ValidationError):
+        options.k = 9  # type: ignore[misc]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.cli import build_parser
+from assistant.cli.main import build_parser
 from assistant.config import settings_table
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 README = (ROOT / "README.md").read_text()
 

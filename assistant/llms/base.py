@@ -7,11 +7,14 @@ text pieces. It does no retrieval, prompting or citation work; the pipeline owns
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from assistant.types import Source
+
+if TYPE_CHECKING:
+    from assistant.config import LLMSettings
 
 
 class Message(TypedDict):
@@ -55,3 +58,14 @@ class Backend(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release resources (model memory, HTTP sessions)."""
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """How to check a backend cheaply and how to build it; registered under `name`."""
+
+    name: str
+    description: str
+    build: Callable[[LLMSettings], Backend]
+    check: Callable[[LLMSettings], Readiness]  # must not load a model; may open a connection
+    hidden: bool = False  # not offered in the UI's backend list unless it is the configured one (test doubles)

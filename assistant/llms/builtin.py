@@ -1,12 +1,15 @@
-"""The built-in backends and how each is checked and built. Heavy libraries load inside `build`."""
+"""The built-in backends, how each is checked and built, and the default registry of them.
+
+Heavy libraries load inside each `build`, so making the registry is cheap.
+"""
 
 from __future__ import annotations
 
 from functools import partial
 
 from assistant.config import LLMSettings
-from assistant.llms.base import Backend, BackendError, Readiness
-from assistant.llms.registry import BackendSpec
+from assistant.llms.base import Backend, BackendError, BackendSpec, Readiness
+from assistant.llms.registry import Registry
 
 
 def _embedded(name: str, settings: LLMSettings) -> Backend:
@@ -107,5 +110,14 @@ def specs() -> list[BackendSpec]:
         BackendSpec("hf", "a local Hugging Face transformers model directory at llm.path", _hf, _check_hf),
         BackendSpec("extractive", "no generative model: the best-matching source sentences, cited",
                     _extractive, partial(_always, "built in")),
-        BackendSpec("fake", "a scripted test double (for tests and demos)", _fake, partial(_always, "built in")),
+        BackendSpec("fake", "a scripted test double (for tests and demos)", _fake, partial(_always, "built in"),
+                    hidden=True),
     ]
+
+
+def default_registry() -> Registry:
+    """A registry of the built-in backends."""
+    registry = Registry()
+    for spec in specs():
+        registry.register(spec)
+    return registry

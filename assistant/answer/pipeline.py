@@ -1,0 +1,181 @@
+"""question -> (condense follow-up) -> plan and retrieve -> sources -> prompt -> generate (streaming) -> check
+citations -> Answer.
+
+The UI, the CLI, the eval and the API all call `Pipeline.stream` / `Pipeline.ask`, with per-request `Options`.
+The pipeline never picks another backend on its own; it refuses without calling the model when no source is
+relevant enough. It is built in one place, `assistant.app.build`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from assistant.answer.citations import check
+from assistant.answer.context import sources_for
+from assistant.answer.plan import Retrieval, plan
+from assistant.answer.prompts import Prompts
+from assistant.config import Options, Settings
+from assistant.llms.base import Backend, Message, Request
+from assistant.llms.registry import BackendPool
+from assistant.search.retriever import Retriever
+from assistant.types import REFUSAL, Answer, QuestionKind, Source, Timings
+
+MAX_QUESTION_CHARS = 2000
+HISTORY_TURNS = 6  # messages of chat history shown to the condense prompt
+CLOSEST_SHOWN = 3
+
+
+class QuestionError(ValueError):
+    """The question cannot be answered as given (empty, too long). The message is shown to the user."""
+
+
+@dataclass(frozen=True)
+class SourcesFound:
+    sources: list[Source]
+    kind: QuestionKind
+    standalone: str  # the question retrieval used (condensed when there was history)
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    answer: Answer
+
+
+Event = SourcesFound | TextDelta | Finished
+
+
+def clean_question(question: str) -> str:
+    """Drop control characters, fold whitespace; reject empty and over-long questions."""
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\n\t" else " " for ch in question or "")
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        raise QuestionError("Please type a question.")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"The question is {len(text):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."
+        )
+    return text
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, retriever: Retriever, backends: BackendPool,
+                 prompts: Prompts | None = None) -> None:
+        self.settings = settings
+        self.retriever = retriever
+        self.backends = backends
+        self.prompts = prompts or Prompts(settings.prompts_dir)
+
+    def options(self, **chosen: object) -> Options:
+        """This pipeline's default options with the caller's choices (None = default); validated."""
+        return Options.for_request(self.settings, **{"backend": self.backends.default, **chosen})
+
+    # -- steps -------------------------------------------------------------------------------------------
+
+    def condense(self, question: str, history: list[Message], backend: Backend) -> str:
+        """Turn a follow-up into a standalone question using the chat history."""
+        past = [m for m in history if m["role"] in ("user", "assistant") and m["content"].strip()]
+        if not past:
+            return question
+        if not backend.generative:
+            last_user = next((m["content"] for m in reversed(past) if m["role"] == "user"), "")
+            return f"{last_user} {question}".strip()
+        shown = [{"role": m["role"], "content": m["content"][:400]} for m in past[-HISTORY_TURNS:]]
+        messages = self.prompts.render("condense", history=shown, question=question)
+        request = Request(messages=messages, question=question, max_tokens=64, temperature=0.0)
+        text = "".join(backend.generate(request)).strip()
+        line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        line = re.sub(r"^(standalone question|question)\s*:\s*", "", line, flags=re.I).strip()
+        return line[:MAX_QUESTION_CHARS] or question
+
+    def retrieve(self, question: str, options: Options | None = None) -> Retrieval:
+        return plan(self.retriever, question, options or self.options(), self.settings.retrieval.per_item)
+
+    def sources_for(self, question: str, retrieval: Retrieval) -> list[Source]:
+        return sources_for(question, retrieval.hits, retrieval.kind, self.settings.retrieval.source_tokens)
+
+    def relevant(self, retrieval: Retrieval) -> bool:
+        sims = [h.similarity for h in retrieval.hits if h.similarity is not None]
+        return bool(retrieval.hits) and (max(sims) if sims else 0.0) >= self.settings.retrieval.min_score
+
+    def messages(self, question: str, retrieval: Retrieval, sources: list[Source]) -> list[Message]:
+        common = {"refusal": REFUSAL, "sources": sources, "question": question}
+        if retrieval.kind == QuestionKind.COMPARISON:
+            return self.prompts.render("compare", items=retrieval.items, aspects=retrieval.aspects,
+                                       columns=retrieval.columns, **common)
+        if retrieval.kind == QuestionKind.TOPIC:
+            return self.prompts.render("topic", **common)
+        return self.prompts.render("answer", **common)
+
+    # -- the whole run -----------------------------------------------------------------------------------
+
+    def stream(self, question: str, history: list[Message] | None = None,
+               options: Options | None = None) -> Iterator[Event]:
+        """Yield SourcesFound, then TextDelta pieces, then Finished. Raises QuestionError, BackendError (the
+        backend cannot be built) and GenerationError."""
+        start = time.perf_counter()
+        options = options or self.options()
+        asked = clean_question(question)
+        backend = self.backends.get(options.backend)
+        standalone = self.condense(asked, history or [], backend)
+        retrieval = self.retrieve(standalone, options)
+        t_retrieve = time.perf_counter() - start
+        sources = self.sources_for(standalone, retrieval)
+        yield SourcesFound(sources, retrieval.kind, standalone)
+
+        def finish(text: str, refused: bool, first: float | None, **extra: object) -> Finished:
+            timings = Timings(round(t_retrieve, 4), None if first is None else round(first, 4),
+                              round(time.perf_counter() - start, 4))
+            answer = Answer(question=asked, answer=text, refused=refused, citations=[], sources=sources,
+                            model=backend.name, timings=timings, kind=retrieval.kind,
+                            standalone_question=standalone if standalone != asked else None)
+            return Finished(replace(answer, **extra))
+
+        if not self.relevant(retrieval):
+            text = refusal_text(sources)
+            yield TextDelta(text)
+            yield finish(text, True, None)
+            return
+
+        request = Request(
+            messages=self.messages(standalone, retrieval, sources), question=standalone, sources=sources,
+            max_tokens=self.settings.llm.max_tokens, temperature=self.settings.llm.temperature,
+        )
+        pieces: list[str] = []
+        first: float | None = None
+        for piece in backend.generate(request):
+            if first is None and piece:
+                first = time.perf_counter() - start
+            pieces.append(piece)
+            yield TextDelta(piece)
+        checked = check("".join(pieces), sources)
+        # Refused: the model says so (and supports next to nothing), or nothing in the answer cites a source, or
+        # none of its claims is supported (e.g. an invented score): an answer from memory, or one that obeyed an
+        # injected instruction.
+        says_no = checked.says_refusal and len(checked.unsupported) >= checked.claims - 1
+        unfounded = checked.claims > 0 and len(checked.unsupported) >= checked.claims
+        if says_no or unfounded or not checked.citations or not checked.text:
+            yield finish(refusal_text(sources), True, first, unsupported=checked.unsupported,
+                         invalid_markers=checked.invalid_markers)
+            return
+        yield finish(checked.text, False, first, citations=checked.citations,
+                     invalid_markers=checked.invalid_markers, unsupported=checked.unsupported)
+
+    def ask(self, question: str, history: list[Message] | None = None, options: Options | None = None) -> Answer:
+        for event in self.stream(question, history, options):
+            if isinstance(event, Finished):
+                return event.answer
+        raise AssertionError("stream ended without Finished")  # pragma: no cover
+
+
+def refusal_text(sources: list[Source]) -> str:
+    closest = "; ".join(f"“{s.title}”" for s in sources[:CLOSEST_SHOWN])
+    return f"{REFUSAL} Closest papers: {closest}." if closest else REFUSAL

@@ -1,0 +1,71 @@
+"""The composition root: `build(settings)` makes the store, the embedder, the retriever, the backend pool and
+the pipeline, once, and every entry point (CLI, UI, eval, bench, API) gets them from the `App` it returns.
+
+Nothing else constructs these components; nothing here answers questions or serves pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assistant.answer.pipeline import Pipeline
+from assistant.answer.prompts import Prompts
+from assistant.config import LLMSettings, Settings
+from assistant.llms.registry import BackendPool, Registry
+from assistant.search.retriever import Retriever
+from assistant.search.store import PaperStore
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from assistant.llms.base import Backend
+
+
+@dataclass(frozen=True)
+class App:
+    settings: Settings
+    store: PaperStore
+    embedder: BaseEmbedding
+    retriever: Retriever
+    backends: BackendPool
+    pipeline: Pipeline
+
+    @property
+    def registry(self) -> Registry:
+        return self.backends.registry
+
+    def close(self) -> None:
+        self.backends.close()
+
+
+def open_store(settings: Settings, *, create: bool = False) -> PaperStore:
+    """The store alone, for commands that need no model (stats)."""
+    return PaperStore(settings, create=create)
+
+
+def load_embedder(settings: Settings) -> BaseEmbedding:
+    from assistant.search.embeddings import load_embedder as load
+
+    return load(settings.embedding)
+
+
+def build(settings: Settings, *, registry: Registry | None = None, backend: Backend | None = None,
+          embedder: BaseEmbedding | None = None, create_store: bool = False) -> App:
+    """Open the store (a missing or broken one stops here), load the embedding model, and wire the retriever and
+    the pipeline. Backends are built when a request first names one (the configured one is `llm.backend`).
+
+    `registry` replaces the built-in backends (tests register doubles there); `backend` is an already built
+    backend to use as the default (scripts, tests); `embedder` an already loaded embedding model."""
+    if registry is None:
+        from assistant.llms.builtin import default_registry
+
+        registry = default_registry()
+    store = PaperStore(settings, create=create_store)
+    embedder = embedder or load_embedder(settings)
+    retriever = Retriever(settings, store, embedder)
+    llm = LLMSettings.model_validate({**settings.llm.model_dump(), "backend": backend.name}) if backend \
+        else settings.llm
+    backends = BackendPool(registry, llm, {backend.name: backend} if backend else None)
+    pipeline = Pipeline(settings, retriever, backends, Prompts(settings.prompts_dir))
+    return App(settings, store, embedder, retriever, backends, pipeline)

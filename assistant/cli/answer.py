@@ -1,0 +1,82 @@
+"""The `ask` and `models` commands: answer a question from the terminal, list backends and their readiness.
+
+Streams the answer as it is generated, then prints the checked answer with its numbered sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from assistant.cli.common import add_common, settings_from, terminal_safe
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.answer.pipeline import Finished, SourcesFound, TextDelta
+    from assistant.app import build
+
+    pipeline = build(settings_from(args)).pipeline
+    live = not args.json and sys.stdout.isatty()
+    answer = None
+    for event in pipeline.stream(args.question):
+        if isinstance(event, SourcesFound) and not args.json and event.standalone != args.question.strip():
+            print(terminal_safe(f"(searching for: {event.standalone})"), file=sys.stderr)
+        elif isinstance(event, TextDelta) and live:
+            print(terminal_safe(event.text), end="", flush=True)
+        elif isinstance(event, Finished):
+            answer = event.answer
+    assert answer is not None
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    if live:
+        print("\n" + "─" * 60)
+    print(terminal_safe(answer.answer))
+    print("\nSources:")
+    cited = {c.n: c for c in answer.citations}
+    for s in answer.sources:
+        mark = " (cited)" if s.n in cited else ""
+        print(terminal_safe(f"  [{s.n}] {s.title}{mark}\n      {s.url}"))
+    if answer.unsupported and not answer.refused:
+        print(f"\nNot supported by the sources: {len(answer.unsupported)} sentence(s).")
+    t = answer.timings
+    first = f"{t.first_token:.1f}s" if t.first_token is not None else "-"
+    print(f"\n{answer.model} · retrieval {t.retrieve:.2f}s · first token {first} · total {t.total:.1f}s",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from assistant.llms.builtin import default_registry
+    from assistant.llms.registry import BackendPool
+
+    settings = settings_from(args)
+    pool = BackendPool(default_registry(), settings.llm)  # nothing is built: only checked
+    rows = []
+    for name in pool.names():
+        spec = pool.registry.spec(name)
+        ready = pool.readiness(name)
+        rows.append({"name": name, "selected": name == settings.llm.backend, "ready": ready.ready,
+                     "detail": ready.detail, "description": spec.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        flag = "*" if r["selected"] else " "
+        state = "ready" if r["ready"] else "not ready"
+        print(f"{flag} {r['name']:20} {state:10} {r['detail']}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ask", help="answer a question from the indexed papers, with citations")
+    p.add_argument("question")
+    p.add_argument("--model", help="backend name (see `paper-assistant models`)")
+    p.add_argument("--k", type=int, help="number of sources")
+    add_common(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("models", help="list the backends and whether each is ready")
+    add_common(p, store=False)
+    p.set_defaults(func=cmd_models)

@@ -1,0 +1,5 @@
+"""The eval: question files and metrics (`metrics`), running a pipeline over them (`runner`), reports and
+plots (`report`), and the naive llama-index baseline (`naive`).
+
+It measures the same pipeline the page uses; the question splits live in the repository's `eval/` folder.
+"""

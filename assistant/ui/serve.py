@@ -1,0 +1,107 @@
+"""Serving the page: binding, authentication, the request queue (`launch`), and warming the model up.
+
+Loopback by default. Any other address needs credentials (env var or file) unless ui.insecure_no_auth is set;
+a public share link is never created. Building the page is `page`'s job; the command line is `cli.serve`'s.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assistant.config import ConfigError, Settings, UISettings
+from assistant.llms.base import Request
+from assistant.llms.registry import BackendPool
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+log = logging.getLogger(__name__)
+TEMP_DIR = Path("data/gradio-tmp")  # Gradio's cache and uploads, beside the store: not /tmp/gradio
+
+MAX_UPLOAD = "1mb"  # the page takes no files, but Gradio's /upload route exists: keep clients from filling the disk
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _pair(line: str, origin: str) -> tuple[str, str]:
+    user, sep, password = line.strip().partition(":")
+    if not sep or not user or not password:
+        raise ConfigError(f"{origin}: expected user:password")
+    return user, password
+
+
+def credentials(ui: UISettings) -> list[tuple[str, str]]:
+    """user:password pairs from ui.auth_file and the env var named by ui.auth_env."""
+    pairs: list[tuple[str, str]] = []
+    if ui.auth_file:
+        try:
+            lines = ui.auth_file.read_text(encoding="utf-8").splitlines()
+        except OSError as e:
+            raise ConfigError(f"ui.auth_file = {str(ui.auth_file)!r}: cannot read ({e.strerror})") from e
+        pairs += [_pair(ln, f"{ui.auth_file}:{i}") for i, ln in enumerate(lines, 1) if ln.strip()]
+    if os.environ.get(ui.auth_env):
+        pairs.append(_pair(os.environ[ui.auth_env], f"${ui.auth_env}"))
+    return pairs
+
+
+def auth_for(ui: UISettings) -> list[tuple[str, str]] | None:
+    """Credentials to require, or None on loopback. Refuses to expose the app without them."""
+    pairs = credentials(ui)
+    if is_loopback(ui.host):
+        return pairs or None
+    if not pairs and not ui.insecure_no_auth:
+        raise ConfigError(
+            f"ui.host = {ui.host!r} exposes the app beyond this machine: set {ui.auth_env}=user:password or "
+            "ui.auth_file, or pass --insecure-no-auth if you really want no login"
+        )
+    return pairs or None
+
+
+def launch(demo: gr.Blocks, settings: Settings, *, block: bool = True, port: int | None = None) -> gr.Blocks:
+    """Queue and launch `demo` as the settings say; returns it (call demo.close() when not blocking).
+
+    No allowed_paths: Gradio's file routes then serve only its own cache (GRADIO_TEMP_DIR, under data/)."""
+    ui = settings.ui
+    auth = auth_for(ui)
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(TEMP_DIR.resolve()))
+    Path(os.environ["GRADIO_TEMP_DIR"]).mkdir(parents=True, exist_ok=True)
+    # Beyond max_size waiting requests, Gradio tells the user "This application is currently busy".
+    demo.queue(default_concurrency_limit=ui.concurrency, max_size=ui.max_queue)
+    from assistant.ui.render import CSS
+
+    demo.launch(
+        server_name=ui.host, server_port=port if port is not None else (ui.port or None), share=False, auth=auth,
+        prevent_thread_lock=not block, quiet=True, show_error=False, css=CSS, footer_links=["api"],
+        ssr_mode=False, mcp_server=False, max_file_size=MAX_UPLOAD,
+    )
+    return demo
+
+
+def warm_up(backends: BackendPool) -> None:
+    """Build the configured backend and load its model in the background, so the first question does not wait
+    for it. Through `generate` (one token): it takes the backend's own lock, so a question asked meanwhile cannot
+    load a second copy."""
+
+    def run() -> None:
+        try:
+            backend = backends.get()
+            if not callable(getattr(backend, "load", None)):
+                return  # servers and built-ins: nothing to load
+            for _ in backend.generate(Request(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)):
+                pass
+        except Exception:  # the first question reports it, with the backend's own message
+            log.warning("warming up %s failed", backends.default, exc_info=True)
+
+    threading.Thread(target=run, daemon=True, name="warm-up").start()

@@ -1,0 +1,81 @@
+"""The command line, run as a real subprocess on a real store."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.support import ROOT
+
+
+def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_ingest_stats_search_json(tmp_path):
+    store = tmp_path / "index"
+    corpus = ROOT / "data" / "corpus" / "000_7e1647b1c5aa1152.txt"
+    out = json.loads(run("ingest", str(corpus), "--store", str(store), "--json", "--quiet").stdout)
+    assert set(out) == {"files", "papers_seen", "papers_new", "papers_updated", "papers_unchanged",
+                        "chunks_embedded", "seconds"}
+    assert out["files"] == 1 and out["papers_new"] == out["papers_seen"] == 72
+    again = json.loads(run("ingest", str(corpus), "--store", str(store), "--json", "--quiet").stdout)
+    assert again["chunks_embedded"] == 0 and again["papers_unchanged"] == 72
+
+    stats = json.loads(run("stats", "--store", str(store), "--json").stdout)
+    assert stats["papers"] == 72 and stats["chunks"] >= 72
+    assert set(stats) == {"papers", "chunks", "store", "embedding_model"}
+
+    res = json.loads(run("search", "textual feedback from a Python interpreter", "--store", str(store),
+                         "--k", "3", "--json").stdout)
+    assert res["query"] == "textual feedback from a Python interpreter"
+    assert [r["rank"] for r in res["results"]] == [1, 2, 3]
+    assert set(res["results"][0]) == {"rank", "paper_id", "title", "url", "score", "text"}
+    assert res["results"][0]["title"].startswith("LeTI")
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        ("", "empty.jsonl", "empty.jsonl"),
+        ('{"title": "A", "abstract": "B"}\n{not json\n', "bad.jsonl", "bad.jsonl:2"),
+        ("title,abstract\n", "x.xml", "x.xml"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_store_untouched(tmp_path, content, name, message):
+    bad = tmp_path / name
+    bad.write_text(content)
+    store = tmp_path / "index"
+    proc = run("ingest", str(bad), "--store", str(store), ok=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert not store.exists()
+
+
+def test_search_without_store_says_what_to_do(tmp_path):
+    proc = run("search", "anything", "--store", str(tmp_path / "none"), ok=False)
+    assert proc.returncode == 2 and "paper-assistant ingest" in proc.stderr
+
+
+def test_bad_settings_file_names_the_key(tmp_path):
+    cfg = tmp_path / "pa.toml"
+    cfg.write_text('[llm]\nbakend = "x"\n')
+    proc = run("stats", "--config", str(cfg), ok=False)
+    assert proc.returncode == 2 and "llm.bakend" in proc.stderr and str(cfg) in proc.stderr
+
+
+def test_a_command_module_that_fails_to_import_is_an_error():
+    """The command list is explicit: a broken command module stops the program instead of losing its commands."""
+    code = ("import sys; sys.modules['assistant.cli.serve'] = None\n"
+            "from assistant.cli.main import main\nmain(['--help'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode != 0 and "assistant.cli.serve" in proc.stderr

@@ -1,0 +1,35 @@
+"""What several test modules share that is not a fixture: repository paths, settings in a temp store, and the
+network guard's error. Fixtures live in conftest.py."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "data" / "corpus"
+
+
+class NetworkBlocked(RuntimeError):
+    """A test tried to reach a non-loopback address."""
+
+
+def is_local(address: object) -> bool:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        if host in ("localhost", ""):
+            return True
+        try:
+            return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        except ValueError:
+            return False
+    return True  # AF_UNIX paths and the like
+
+
+def make_settings(store: Path, **groups):
+    from assistant.config import Settings
+
+    data = {"store": {"path": str(store)}, "llm": {"cache_dir": str(ROOT / "data" / "models")}}
+    for key, value in groups.items():
+        data.setdefault(key, {}).update(value) if isinstance(value, dict) else data.__setitem__(key, value)
+    return Settings.model_validate(data)

@@ -1,0 +1,1 @@
+"""System-level tests: faults, security, load, injection, the offline guard, a real browser, the wheel."""

@@ -1,0 +1,199 @@
+"""The chat page in a real headless Chromium: ask, watch the answer stream in, follow a [n] link, a comparison
+table and a follow-up; and corpus/model text holding <script> and <img onerror> shown as text (no alert, no element).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.app import build
+from assistant.ingest.corpus import read_paths
+from assistant.ingest.index import ingest
+from assistant.llms.base import BackendSpec, Readiness
+from assistant.llms.fake import FakeBackend
+from assistant.llms.registry import Registry
+from assistant.ui.page import build_app
+from assistant.ui.serve import launch
+from tests.support import make_settings
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which("chromedriver"), reason="chromium-driver missing: run `make browser`"),
+]
+WAIT = 60  # seconds any one thing may take to appear
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1000")
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def serve(store: Path, embedder, fake: FakeBackend):
+    registry = Registry()
+    registry.register(BackendSpec("fake", "scripted", lambda s: fake, lambda s: Readiness(True, "ok")))
+    settings = make_settings(store, llm={"backend": "fake"}, ui={"port": 0})
+    return launch(build_app(build(settings, registry=registry, embedder=embedder)), settings, block=False)
+
+
+def wait_for(driver, predicate, what: str):
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        value = predicate(driver)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def ask(driver, question: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-question textarea"), "the question box")[0]
+    box.send_keys(question)
+    box.send_keys(Keys.ENTER)
+
+
+def answers(driver) -> list:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, "#pa-chat .message.bot, #pa-chat [data-testid='bot']")
+
+
+def test_ask_stream_sources_follow_a_marker_then_compare(browser, built_store, embedder, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    fake = FakeBackend(delay=0.05)  # slow enough that the page shows the answer streaming
+    fake.enqueue("LeTI fine-tunes the model on textual feedback from a Python interpreter, using error messages "
+                 "and stack traces as the feedback for generated programs [1].")
+    demo = serve(built_store, embedder, fake)
+    try:
+        browser.get(demo.local_url)
+        ask(browser, "How does LeTI use error messages from the Python interpreter?")
+        wait_for(browser, lambda d: "▌" in d.find_element(By.ID, "pa-chat").text, "streamed text")
+        link = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-1']"),
+                        "the [1] marker link")[0]
+        assert link.text == "[1]" and "▌" not in browser.find_element(By.ID, "pa-chat").text
+        titles = browser.find_elements(By.CSS_SELECTOR, "#pa-sources li.pa-source a[href^='https://arxiv.org/']")
+        assert len(titles) == 5 and "LeTI" in titles[0].text and titles[0].get_attribute("target") == "_blank"
+        assert "cited as [1]" in browser.find_element(By.ID, "src-1").text
+        browser.save_screenshot(str(tmp_path / "answer.png"))
+        link.click()  # an in-page anchor: no new tab, the panel entry is targeted (and highlighted)
+        wait_for(browser, lambda d: d.execute_script("return location.hash") == "#src-1", "the #src-1 anchor")
+        assert len(browser.window_handles) == 1
+        assert browser.execute_script("return document.querySelector('#src-1').matches(':target')")
+
+        fake.enqueue("Compare LeTI and DePT.")  # a follow-up: the model first rewrites it as a standalone question
+        fake.enqueue("| Aspect | LeTI [1] | DePT [2] |\n|---|---|---|\n"
+                     "| Method | learns from interpreter feedback [1] | decomposes the soft prompt [2] |\n\n"
+                     "LeTI learns from textual feedback [1], while DePT decomposes the soft prompt [2].")
+        ask(browser, "Compare LeTI and DePT.")
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-2']"), "[2] link")
+        table = browser.find_element(By.CSS_SELECTOR, "#pa-chat table")
+        assert "Aspect" in table.text and "decomposes the soft prompt" in table.text
+        assert table.find_elements(By.CSS_SELECTOR, "a[href='#src-2']")  # markers are links inside the table too
+        # The first answer's [1] now opens its paper: the panel shows the comparison's sources.
+        first = browser.find_elements(By.CSS_SELECTOR, "#pa-chat a[href^='https://arxiv.org/']")
+        assert first and first[0].text == "[1]"
+        assert "DePT" in browser.find_element(By.ID, "src-2").text
+        browser.save_screenshot(str(tmp_path / "comparison.png"))
+        assert (tmp_path / "answer.png").stat().st_size > 10_000
+    finally:
+        demo.close()
+
+
+def test_html_in_titles_abstracts_and_answers_is_shown_as_text(browser, embedder, tmp_path):
+    from selenium.common.exceptions import NoAlertPresentException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    papers = tmp_path / "evil.jsonl"
+    papers.write_text(json.dumps({
+        "title": "Zebrafish <script>alert(1)</script> Tokenizers",
+        "abstract": "We study zebrafish tokenizers <img src=x onerror=alert(1)> and show they tokenize "
+                    "zebrafish genomes well. " * 3,
+    }) + "\n")
+    store = tmp_path / "index"
+    ingest(read_paths([papers]).papers, make_settings(store), embedder, progress=False)
+    fake = FakeBackend()
+    # The payload's numbers are the source's (alert(1)): a number no source states makes the answer unsupported.
+    fake.enqueue("Zebrafish tokenizers <img src=x onerror=alert(1)> [x](javascript:alert(1)) tokenize "
+                 "zebrafish genomes well [1].")
+    demo = serve(store, embedder, fake)
+    injected = "#pa-sources script, #pa-sources img, #pa-chat img, #pa-chat script, a[href^='javascript']"
+    try:
+        browser.get(demo.local_url)
+        ask(browser, "What do zebrafish tokenizers do? <img src=x onerror=alert(2)>")
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-1']"), "the answer")
+        panel = browser.find_element(By.ID, "pa-sources").text
+        assert "<script>alert(1)</script>" in panel and "<img src=x onerror=alert(1)>" in panel  # shown as text
+        chat = browser.find_element(By.ID, "pa-chat").text
+        assert "<img src=x onerror=alert(1)>" in chat and "[x](javascript:alert(1))" in chat
+        assert "<img src=x onerror=alert(2)>" in chat  # the user's own question too
+        assert not browser.find_elements(By.CSS_SELECTOR, injected)
+
+        browser.find_element(By.XPATH, "//button[@role='tab' and contains(., 'Papers')]").click()
+        box = wait_for(browser, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, "#pa-browse textarea")
+                                           if e.is_displayed()], "the paper search box")[0]
+        box.send_keys("zebrafish tokenizers")
+        box.send_keys(Keys.ENTER)
+        paper = wait_for(browser, lambda d: "genomes" in d.find_element(By.ID, "pa-paper").text
+                         and d.find_element(By.ID, "pa-paper"), "the paper's abstract")
+        assert "<img src=x onerror=alert(1)>" in paper.text and "<script>alert(1)</script>" in paper.text
+        assert not browser.find_elements(By.CSS_SELECTOR, f"{injected}, #pa-paper img, #pa-results script")
+        time.sleep(0.5)
+        with pytest.raises(NoAlertPresentException):
+            browser.switch_to.alert.text  # noqa: B018 - raises when no alert fired
+        browser.save_screenshot(str(tmp_path / "xss.png"))
+    finally:
+        demo.close()
+
+
+@pytest.mark.slow
+def test_comparison_with_the_default_model(browser, built_store, embedder, tmp_path):
+    """The configured default model answers a comparison with a table citing both papers. The screenshot is
+    the one in docs/screenshot-comparison.png (copy it from this test's tmp_path)."""
+    from selenium.webdriver.common.by import By
+
+    from assistant.llms.builtin import default_registry
+
+    registry = default_registry()
+    settings = make_settings(built_store, ui={"port": 0})
+    if not registry.check(settings.llm).ready:
+        pytest.skip(f"{settings.llm.backend} is not installed: {registry.check(settings.llm).detail}")
+    demo = launch(build_app(build(settings, registry=registry, embedder=embedder)), settings, block=False)
+    try:
+        browser.set_window_size(1400, 1250)
+        browser.get(demo.local_url)
+        ask(browser, "Compare LoRAMoE and DePT.")
+        deadline = time.monotonic() + 600  # model load and generation on two CPU cores
+        while time.monotonic() < deadline and not browser.find_elements(By.CSS_SELECTOR, "#pa-chat sub"):
+            time.sleep(1)
+        table = browser.find_element(By.CSS_SELECTOR, "#pa-chat table")
+        assert "LoRAMoE" in table.text and "DePT" in table.text
+        assert browser.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-1']")
+        assert browser.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-2']")
+        browser.execute_script("document.querySelector('#pa-chat .bubble-wrap, #pa-chat [role=log]')?.scrollTo(0, 0)")
+        browser.save_screenshot(str(tmp_path / "screenshot-comparison.png"))
+    finally:
+        demo.close()
