@@ -219,7 +219,8 @@ def test_checks_are_cheap_and_say_what_is_wrong(tmp_path):
 
 
 def test_every_config_example_in_the_backend_docs_is_valid():
-    from assistant.config import ROOT, Settings
+    from assistant.config import Settings
+    from tests.support import ROOT
 
     text = (ROOT / "docs" / "backends.md").read_text()
     blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
