@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-from assistant.types import Answer, SearchHit, Source
+from assistant.types import Answer, SearchHit, Source, StoredChunk
 
 _MARKER = re.compile(r"\\\[(\d+)\\\]")  # an [n] marker after escape_md
 _ANCHOR = re.compile(r"\[\[(\d+)\]\]\(#src-\d+\)")  # a marker linked to the sources panel
@@ -128,13 +128,13 @@ def paper_list_html(hits: list[SearchHit]) -> str:
     return f'<ol class="pa-list">{"".join(rows)}</ol>'
 
 
-def paper_html(meta: dict | None) -> str:
-    """One paper from the store (its first chunk's metadata): linked title, date/authors, the whole abstract."""
-    if not meta:
+def paper_html(paper: StoredChunk | None) -> str:
+    """One paper from the store (its first chunk): linked title, date/authors, the whole abstract."""
+    if paper is None:
         return "<p>Choose a paper.</p>"
-    line = _meta_line(meta.get("published") or None, int(meta["author_count"]) if meta.get("author_count") else None)
-    return (f'<div class="pa-paper-full"><h3>{_title_link(str(meta["title"]), str(meta["url"]))}</h3>'
-            f'<div class="pa-meta">{line}</div><p>{html.escape(str(meta.get("abstract", "")))}</p></div>')
+    line = _meta_line(paper.published, paper.author_count)
+    return (f'<div class="pa-paper-full"><h3>{_title_link(paper.title, paper.url)}</h3>'
+            f'<div class="pa-meta">{line}</div><p>{html.escape(paper.abstract or paper.text)}</p></div>')
 
 
 CSS = """
