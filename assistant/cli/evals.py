@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.cli.common import add_common, settings_from
+from assistant.cli.common import UsageError, add_common, settings_from
 
 SPLITS = ("dev", "test", "generated")
 EVAL_DIR = Path("eval")  # the question splits, relative to the working directory (the repository)
@@ -23,41 +23,83 @@ THRESHOLDS = {"min_recall": "recall", "min_citation_precision": "citation_precis
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.app import build
-    from assistant.evals.metrics import by_type, load_questions
-    from assistant.evals.report import load_baseline, markdown_table, misses, write_run
-    from assistant.evals.runner import ProductSubject, run_all
+    from assistant.evals.report import check_comparison_target, load_baseline, split_table, write_comparison
 
+    splits = list(dict.fromkeys(args.split or ["dev"]))
+    several = len(splits) > 1
+    if several and (args.questions or args.baseline):
+        raise UsageError("--split given more than once: --questions and --baseline compare one question set; "
+                        "run the splits one at a time for them")
+    if args.naive_k and args.pipeline != "naive":
+        raise UsageError("--naive-k sets the naive baseline's k; add --pipeline naive (or use --k)")
+    gate = args.gate or splits[0]
+    if gate not in splits:
+        raise UsageError(f"--gate {gate}: not one of the splits run ({', '.join(splits)})")
     model = settings_from(args).llm.backend
     # Nothing is generated in a retrieval-only run: do not load (or require) a model.
     settings = settings_from(args, llm={"backend": "extractive"}) if args.retrieval_only else settings_from(args)
     baseline = load_baseline(args.baseline) if args.baseline else None
+    out = args.out or Path("eval") / "results" / time.strftime("%Y%m%d-%H%M%S")
+    if several:
+        check_comparison_target(out, splits)
     app = build(settings)
-    path = args.questions or EVAL_DIR / f"{args.split}.jsonl"
-    questions = load_questions(path, app.store.titles())[: args.limit]
+    subject = _subject(args, settings, app)
+    meta = _meta(args, settings, model, subject)
+    runs: dict[str, Any] = {}
+    for split in splits:
+        path = args.questions or EVAL_DIR / f"{split}.jsonl"
+        runs[split] = _run_split(args, app, subject, path, None if args.questions else split, meta,
+                                 out / split if several else out, baseline, show=not (several or args.json))
+    if several:
+        write_comparison(out, {s: r["metrics"] for s, r in runs.items()}, meta)
+    if args.json:
+        data = {s: {"meta": r["meta"], "metrics": r["metrics"], "out": r["out"]} for s, r in runs.items()}
+        print(json.dumps(data if several else data[splits[0]], indent=2))
+    elif several:
+        print(split_table({s: r["metrics"] for s, r in runs.items()}, meta["k"]))
+        print(f"\nthresholds checked on {gate}; reports in {out}/<split>/report.md, table in {out}/comparison.md")
+    return _gate(args, runs[gate]["metrics"]["overall"])
+
+
+def _subject(args: argparse.Namespace, settings: Any, app: Any) -> Any:
     if args.pipeline == "naive":
         from assistant.evals.naive import NaivePipeline
 
-        subject: Any = NaivePipeline(settings, app.store, app.embedder, app.backends.get())
-    else:
-        subject = ProductSubject(app.pipeline)
-    rows = run_all(questions, subject, retrieval_only=args.retrieval_only, progress=True)
-    metrics = by_type(rows)
-    meta: dict[str, Any] = {
-        "questions": str(path), "split": None if args.questions else args.split, "n": len(questions),
-        "pipeline": args.pipeline,
-        "mode": "retrieval-only" if args.retrieval_only else "full", "model": "-" if args.retrieval_only else model,
-        "k": settings.retrieval.k if args.pipeline == "product" else 2,
-        "hybrid": settings.retrieval.hybrid and args.pipeline == "product",
+        return NaivePipeline(settings, app.store, app.embedder, app.backends.get(), k=args.naive_k)
+    from assistant.evals.runner import ProductSubject
+
+    return ProductSubject(app.pipeline)
+
+
+def _meta(args: argparse.Namespace, settings: Any, model: str, subject: Any) -> dict[str, Any]:
+    naive = args.pipeline == "naive"
+    return {
+        "pipeline": args.pipeline, "mode": "retrieval-only" if args.retrieval_only else "full",
+        "model": "-" if args.retrieval_only else model,
+        "k": subject.k if naive else settings.retrieval.k,
+        # llama-index's similarity_top_k counts chunks (a paper may fill several); ours counts papers.
+        "k_counts": "chunks" if naive else "papers",
+        "hybrid": settings.retrieval.hybrid and not naive,
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    out = args.out or Path("eval") / "results" / time.strftime("%Y%m%d-%H%M%S")
-    write_run(out, rows, metrics, meta, baseline)
-    if args.json:
-        print(json.dumps({"meta": meta, "metrics": metrics, "out": str(out)}, indent=2))
-    else:
-        print(markdown_table(metrics, baseline))
+
+
+def _run_split(args: argparse.Namespace, app: Any, subject: Any, path: Path, split: str | None,
+               meta: dict[str, Any], out: Path, baseline: Any, *, show: bool) -> dict[str, Any]:
+    """One question file through the subject, the run written to `out`; with `show`, its table printed."""
+    from assistant.evals.metrics import by_type, load_questions
+    from assistant.evals.report import markdown_table, misses, write_run
+    from assistant.evals.runner import run_all
+
+    questions = load_questions(path, app.store.titles())[: args.limit]
+    rows = run_all(questions, subject, retrieval_only=args.retrieval_only, progress=True)
+    metrics = by_type(rows)
+    run_meta = {"questions": str(path), "split": split, "n": len(questions), **meta}
+    write_run(out, rows, metrics, run_meta, baseline)
+    if show:
+        print(markdown_table(metrics, baseline, meta["k"]))
         print(f"\n{len(misses(rows))} of {len(rows)} questions lost points; see {out}/report.md")
-    return _gate(args, metrics["overall"])
+    return {"meta": run_meta, "metrics": metrics, "out": str(out)}
 
 
 def _gate(args: argparse.Namespace, overall: dict[str, Any]) -> int:
@@ -96,15 +138,22 @@ def _share(text: str) -> float:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="measure retrieval, citations, answers, refusals and latency on a question set")
-    p.add_argument("--split", choices=SPLITS, default="dev",
+    p.add_argument("--split", choices=SPLITS, action="append",
                    help="question set: dev (tune on it), test (report only; never tune to it), generated (built "
-                   "from the corpus by eval/generate.py); default dev")
+                   "from the corpus by eval/generate.py); default dev. Give it more than once to run several "
+                   "and print them side by side (runs in <out>/<split>/)")
+    p.add_argument("--gate", choices=SPLITS,
+                   help="the split the --min-* thresholds are checked on (default: the first --split)")
     p.add_argument("--questions", type=Path, help="a JSONL question file instead of a split")
     p.add_argument("--model", help="backend name (see `paper-assistant models`; default llm.backend)")
     p.add_argument("--k", type=_positive, help="number of sources (default retrieval.k)")
     p.add_argument("--retrieval-only", action="store_true", help="skip generation (fast; no model needed)")
     p.add_argument("--pipeline", choices=["product", "naive"], default="product",
-                   help="ours, or llama-index's plain default (dense top-2, generic prompt) as a baseline")
+                   help="ours, or llama-index's plain default query engine (dense top-k chunks, generic prompt) "
+                   "as a baseline")
+    p.add_argument("--naive-k", type=_positive,
+                   help="chunks the naive baseline retrieves (default retrieval.k, as ours; llama-index's own "
+                   "default is 2)")
     p.add_argument("--out", type=Path, help="output directory (default eval/results/<timestamp>)")
     p.add_argument("--baseline", type=Path, help="an earlier run's directory, to add a comparison column")
     p.add_argument("--limit", type=_positive, help="only the first N questions")

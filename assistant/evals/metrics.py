@@ -1,13 +1,14 @@
 """Eval question files and metrics: load and validate questions, score one answer, aggregate per type.
 
 Pure functions over records (no models, no I/O beyond reading the question file), so the metrics can be
-tested on hand-made inputs. Running a pipeline and writing reports live in eval_run.py / eval_report.py.
+tested on hand-made inputs. Running a pipeline and writing reports live in runner.py / report.py.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ class Question:
     type: str  # one of TYPES
     question: str
     gold_titles: list[str]
-    answer_keywords: list[str]  # lower-case phrases; "a|b" = either
+    answer_keywords: list[str]  # lower-case whole-word phrases; "a|b" = either; "stem*" = a word start
 
 
 def load_questions(path: Path, known_titles: Iterable[str] | None = None) -> list[Question]:
@@ -86,12 +87,30 @@ def _parse(line: str, where: str, known: set[str] | None) -> Question:
 # -- per-question scores ------------------------------------------------------------------------------
 
 
+def keyword_pattern(keyword: str) -> re.Pattern[str]:
+    """A keyword matches whole words: "ppo" is not found in "support". A trailing "*" marks a stem that may
+    go on ("retriev*" finds "retrieval"); a keyword's space matches any run of whitespace. A keyword that
+    starts or ends with a non-word character ("30%") needs no word boundary on that side."""
+    stem = keyword.endswith("*")
+    body = keyword[:-1] if stem else keyword
+    pattern = r"\s+".join(re.escape(part) for part in body.split())
+    if body[:1].isalnum():
+        pattern = r"(?<!\w)" + pattern
+    if body[-1:].isalnum() and not stem:
+        pattern += r"(?!\w)"
+    return re.compile(pattern, re.IGNORECASE)
+
+
+def keyword_found(keyword: str, text: str) -> bool:
+    """True when any alternative of "a|b" matches `text` by the rule of `keyword_pattern`."""
+    return any(keyword_pattern(alt.strip()).search(text) for alt in keyword.split("|") if alt.strip())
+
+
 def keyword_hits(answer: str, keywords: Sequence[str]) -> float | None:
-    """Share of keywords found in the answer (case-insensitive); "a|b" counts when either is found."""
+    """Share of keywords found in the answer (case-insensitive, whole words; see `keyword_pattern`)."""
     if not keywords:
         return None
-    text = answer.lower()
-    return sum(any(alt.strip() in text for alt in kw.split("|")) for kw in keywords) / len(keywords)
+    return sum(keyword_found(kw, answer) for kw in keywords) / len(keywords)
 
 
 def score(question: Question, retrieved: Sequence[str], cited: Sequence[str], answer: str, refused: bool,
@@ -107,6 +126,7 @@ def score(question: Question, retrieved: Sequence[str], cited: Sequence[str], an
     gold = {normalise_title(t) for t in question.gold_titles}
     ranked = [normalise_title(t) for t in retrieved]
     cites = list(dict.fromkeys(normalise_title(t) for t in cited))
+    out["sources"] = len(set(ranked))  # papers the model was given (the naive baseline's k counts chunks)
     out["recall"] = len(gold & set(ranked)) / len(gold)
     out["all_gold"] = float(gold <= set(ranked))
     first = next((i for i, t in enumerate(ranked, 1) if t in gold), None)
@@ -152,14 +172,15 @@ def aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "errors": sum(1 for r in rows if r.get("error")),
         "recall": mean(s.get("recall") for s in answerable),
         "all_gold": mean(s.get("all_gold") for s in answerable),
+        "intent_accuracy": mean(s.get("intent") for s in answerable),
         "mrr": mean(s.get("mrr") for s in answerable),
+        "sources": mean(s.get("sources") for s in answerable),
         "citation_precision": mean(s.get("citation_precision") for s in answerable),
         "citation_recall": mean(s.get("citation_recall") for s in answerable),
         "invalid_markers": sum(int(r.get("invalid_markers") or 0) for r in rows),
         "keyword_accuracy": mean(s.get("keywords") for s in answerable),
         "refusal_accuracy": mean(float(s["refused"]) for s in unanswerable),
         "false_refusals": mean(float(s["refused"]) for s in answerable),
-        "intent_accuracy": mean(s.get("intent") for s in answerable),
     }
     curves = [s["recall_at"] for s in answerable if s.get("recall_at")]
     metrics["recall_at"] = [mean(c[i] for c in curves) for i in range(CURVE_K)] if curves else []

@@ -1,8 +1,11 @@
 """The eval's baseline: llama-index's plain default RAG over the same Chroma store, with the same model.
 
-`VectorStoreIndex.as_query_engine(similarity_top_k=2)`: dense top-2 chunks, llama-index's default text-QA prompt
+`VectorStoreIndex.as_query_engine(similarity_top_k=k)`: dense top-k chunks, llama-index's default text-QA prompt
 (compact mode), no hybrid search, no relevance threshold, no citation checks, no comparison or topic handling.
-Our backend is adapted to llama-index's `CustomLLM`; nothing else is ours. Meant for generative backends.
+k is the product's `retrieval.k` unless asked otherwise (llama-index's own default is 2), so the two are compared
+at the same k. As llama-index's docs advise, only the title of each chunk's metadata reaches the prompt (the
+store also keeps the whole abstract, hashes and file origins there). Our backend is adapted to llama-index's
+`CustomLLM`; nothing else is ours.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ if TYPE_CHECKING:
     from assistant.config import Settings
     from assistant.search.store import PaperStore
 
-NAIVE_TOP_K = 2  # llama-index's default similarity_top_k
+LLAMA_INDEX_TOP_K = 2  # llama-index's own default similarity_top_k (`--naive-k 2`)
+PROMPT_METADATA = ("title",)  # the chunk metadata the model sees; the rest is bookkeeping
 # The default prompt has no refusal sentence, so a refusal is recognised by its usual wording.
 _REFUSAL = re.compile(
     r"\b(?:(?:context|information|text|passages?|documents?|sources?|abstracts?)\s+(?:provided\s+)?"
@@ -64,25 +68,47 @@ def backend_llm(backend: Backend, max_tokens: int, temperature: float, context_w
     return BackendLLM()
 
 
+def title_only_metadata() -> Any:
+    """A node postprocessor that leaves every metadata key but the title out of the prompt and the embedding
+    text (`excluded_llm_metadata_keys` / `excluded_embed_metadata_keys`, read by `MetadataMode.LLM` / `EMBED`)."""
+    from llama_index.core.postprocessor.types import BaseNodePostprocessor
+    from llama_index.core.schema import QueryBundle
+
+    class TitleOnlyMetadata(BaseNodePostprocessor):
+        def _postprocess_nodes(self, nodes: list[NodeWithScore],
+                               query_bundle: QueryBundle | None = None) -> list[NodeWithScore]:
+            for n in nodes:
+                hidden = [key for key in n.node.metadata if key not in PROMPT_METADATA]
+                n.node.excluded_llm_metadata_keys = hidden
+                n.node.excluded_embed_metadata_keys = hidden
+            return nodes
+
+    return TitleOnlyMetadata()
+
+
 class NaivePipeline:
     """llama-index's default query engine, seen by the eval like our pipeline (`ranking`, `retrieve`, `ask`)."""
 
     has_intent = False
 
-    def __init__(self, settings: Settings, store: PaperStore, embedder: BaseEmbedding, backend: Backend) -> None:
+    def __init__(self, settings: Settings, store: PaperStore, embedder: BaseEmbedding, backend: Backend,
+                 k: int | None = None) -> None:
         from llama_index.core import VectorStoreIndex
         from llama_index.core.callbacks import CallbackManager
         from llama_index.core.query_engine import RetrieverQueryEngine
 
         self.backend = backend
+        self.k = k or settings.retrieval.k
         # The same store and embedding model as ours; explicit LLM and callbacks keep llama-index's globals out.
         callbacks = CallbackManager()
         self.index = VectorStoreIndex.from_vector_store(store.vector_store(), embed_model=embedder,
                                                         callback_manager=callbacks)
         llm = backend_llm(backend, settings.llm.max_tokens, settings.llm.temperature, settings.llm.n_ctx)
-        # What `index.as_query_engine(llm=llm, similarity_top_k=2, streaming=True)` builds, spelled out.
-        self.engine = RetrieverQueryEngine.from_args(self.index.as_retriever(similarity_top_k=NAIVE_TOP_K),
-                                                     llm=llm, streaming=True, callback_manager=callbacks)
+        # What `index.as_query_engine(llm=llm, similarity_top_k=k, streaming=True)` builds, spelled out, with the
+        # metadata exclusion llama-index's docs recommend for nodes that carry bulky metadata.
+        self.engine = RetrieverQueryEngine.from_args(self.index.as_retriever(similarity_top_k=self.k),
+                                                     llm=llm, streaming=True, callback_manager=callbacks,
+                                                     node_postprocessors=[title_only_metadata()])
 
     def ranking(self, question: str, n: int) -> list[str]:
         """Dense search alone, chunks grouped into papers (for the recall@k curve)."""

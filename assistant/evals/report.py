@@ -13,20 +13,22 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from assistant.evals.metrics import EvalError
+from assistant.evals.metrics import TYPES, EvalError
 
 Metrics = dict[str, dict[str, Any]]  # {"factual": {...}, ..., "overall": {...}}
 
 ROWS = [
-    ("recall", "retrieval recall@k"), ("all_gold", "all gold retrieved"), ("mrr", "MRR"),
+    ("recall", "retrieval recall@k"), ("all_gold", "every gold paper in the sources (all-gold@k)"),
+    ("intent_accuracy", "question kind detected"), ("mrr", "MRR"), ("sources", "papers in the sources"),
     ("citation_precision", "citation precision"), ("citation_recall", "citation recall"),
     ("invalid_markers", "invalid markers"), ("keyword_accuracy", "keyword accuracy"),
     ("refusal_accuracy", "refusal accuracy (unanswerable)"), ("false_refusals", "false refusals (answerable)"),
-    ("intent_accuracy", "question kind detected"), ("errors", "errors"),
+    ("errors", "errors"),
     ("retrieve_p50", "retrieval p50 (s)"), ("retrieve_p95", "retrieval p95 (s)"),
     ("first_token_p50", "first token p50 (s)"), ("first_token_p95", "first token p95 (s)"),
     ("total_p50", "total p50 (s)"), ("total_p95", "total p95 (s)"),
 ]
+PER_TYPE_ROWS = ("recall", "all_gold", "intent_accuracy", "keyword_accuracy")  # in the split comparison
 PLOTS = (("per_type.png", "Per question type"), ("recall_at_k.png", "Recall@k"), ("latency.png", "Latency"))
 
 
@@ -36,7 +38,11 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def markdown_table(metrics: Metrics, baseline: Metrics | None = None) -> str:
+def _label(label: str, k: int | None) -> str:
+    return label.replace("@k", f"@{k}") if k else label
+
+
+def markdown_table(metrics: Metrics, baseline: Metrics | None = None, k: int | None = None) -> str:
     """Metrics per type (columns) and, with a baseline, its overall value and the difference."""
     types = list(metrics)
     head = ["metric", *types] + (["baseline (overall)", "Δ"] if baseline else [])
@@ -44,12 +50,33 @@ def markdown_table(metrics: Metrics, baseline: Metrics | None = None) -> str:
     for key, label in ROWS:
         if all(metrics[t].get(key) is None for t in types):
             continue
-        cells = [label, *(_fmt(metrics[t].get(key)) for t in types)]
+        cells = [_label(label, k), *(_fmt(metrics[t].get(key)) for t in types)]
         if baseline:
             ours, theirs = metrics["overall"].get(key), baseline.get("overall", {}).get(key)
             both = isinstance(ours, int | float) and isinstance(theirs, int | float)
             cells += [_fmt(theirs), f"{ours - theirs:+.3f}" if both else "–"]
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def split_table(runs: dict[str, Metrics], k: int | None = None) -> str:
+    """Several splits side by side (a column each): every overall metric, then the retrieval and question-kind
+    metrics per question type, so dev and test can be read on one line."""
+    splits = list(runs)
+    lines = ["| metric | " + " | ".join(splits) + " |", "|" + "---|" * (len(splits) + 1)]
+
+    def row(label: str, values: list[Any]) -> None:
+        if any(v is not None for v in values):
+            lines.append("| " + " | ".join([label, *map(_fmt, values)]) + " |")
+
+    row("questions", [runs[s]["overall"].get("questions") for s in splits])
+    for key, label in ROWS:
+        row(_label(label, k), [runs[s]["overall"].get(key) for s in splits])
+    labels = dict(ROWS)
+    for question_type in TYPES:
+        for key in PER_TYPE_ROWS:
+            row(f"{question_type}: {_label(labels[key], k)}",
+                [runs[s].get(question_type, {}).get(key) for s in splits])
     return "\n".join(lines)
 
 
@@ -138,7 +165,7 @@ def _save(fig: Any, path: Path) -> None:
 def report_text(rows: list[dict[str, Any]], metrics: Metrics, meta: dict[str, Any],
                 baseline: Metrics | None = None) -> str:
     settings_line = ", ".join(f"{k}={v}" for k, v in meta.items())
-    parts = [f"# Eval run\n\n{settings_line}\n", markdown_table(metrics, baseline), ""]
+    parts = [f"# Eval run\n\n{settings_line}\n", markdown_table(metrics, baseline, meta.get("k")), ""]
     parts += [f"![{caption}]({name})" for name, caption in PLOTS]
     lost = misses(rows)
     parts += ["", f"## Questions that lost points ({len(lost)} of {len(rows)})", "", *lost]
@@ -173,3 +200,26 @@ def write_run(out: Path, rows: list[dict[str, Any]], metrics: Metrics, meta: dic
         return out
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+COMPARISON = "comparison.json"  # marks a directory of per-split runs (written last)
+
+
+def check_comparison_target(out: Path, splits: list[str]) -> None:
+    """A multi-split run writes `out/<split>/` runs and a comparison beside them: `out` may be new, empty, or an
+    earlier multi-split run; each split's directory must be replaceable by `write_run`."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / COMPARISON).is_file())):
+        raise EvalError(f"--out {out}: exists and is not an earlier multi-split eval run; choose a new directory")
+    for split in splits:
+        _check_target(out / split)
+
+
+def write_comparison(out: Path, runs: dict[str, Metrics], meta: dict[str, Any]) -> Path:
+    """`out/comparison.md` (the side-by-side table) and `out/comparison.json` (meta and every split's metrics)."""
+    out.mkdir(parents=True, exist_ok=True)
+    settings_line = ", ".join(f"{k}={v}" for k, v in meta.items())
+    text = f"# Eval run: {', '.join(runs)} side by side\n\n{settings_line}\n\n{split_table(runs, meta.get('k'))}\n"
+    text += "\nEach split's full report: " + ", ".join(f"[{s}]({s}/report.md)" for s in runs) + "\n"
+    (out / "comparison.md").write_text(text, encoding="utf-8")
+    (out / COMPARISON).write_text(json.dumps({"meta": meta, "runs": runs}, indent=2), encoding="utf-8")
+    return out

@@ -1,7 +1,7 @@
 """Runs eval questions through a pipeline (ours, or the naive baseline) and turns each answer into a result row.
 
 Both pipelines are seen through the same three calls (`ranking`, `retrieve`, `ask`), so the eval never
-special-cases one. No metrics math here (evaluation.py) and no files written (eval_report.py).
+special-cases one. No metrics math here (metrics.py) and no files written (report.py).
 """
 
 from __future__ import annotations
