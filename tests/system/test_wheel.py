@@ -42,7 +42,7 @@ def installed(tmp_path_factory) -> Path:
     subprocess.run([str(py), "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index", "-q",
                     str(ROOT)], check=True, timeout=600)
     found = subprocess.run([str(py), "-c", "import assistant; print(assistant.__file__)"], capture_output=True,
-                           text=True, check=True).stdout.strip()
+                           text=True, check=True, cwd=env_dir).stdout.strip()  # not from the checkout's cwd
     assert found.startswith(site), f"assistant imported from {found}, not from the installed wheel"
     return env_dir
 
