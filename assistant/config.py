@@ -77,6 +77,13 @@ class RetrievalSettings(_Group):
         0.25, description="Refuse when the best source's dense cosine similarity is below this."
     )
     per_item: int = Field(1, ge=1, description="Sources guaranteed to each compared item in a comparison.")
+    topic_max: int = Field(
+        12, ge=1, le=50, description="Most sources for a topic question (\"which papers ...\"); at least `k`."
+    )
+    topic_share: float = Field(
+        0.5, ge=0.0, le=1.0, description="A topic question gets, beyond the first `k`, every paper whose dense "
+        "similarity is at least this share of the best paper's."
+    )
     source_tokens: int = Field(
         90, ge=20, description="About how many tokens of each source's most relevant sentences go in the prompt."
     )
@@ -94,7 +101,14 @@ class LLMSettings(_Group):
     base_url: str | None = Field(None, description="Server URL for the ollama and openai backends.")
     api_key_env: str | None = Field(None, description="Name of the env var holding the API key (openai).")
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = deterministic).")
-    max_tokens: int = Field(320, ge=1, description="Most tokens generated per answer.")
+    max_tokens: int = Field(320, ge=1, description="Most tokens generated per factual answer.")
+    max_tokens_comparison: int = Field(
+        900, ge=1, description="Most tokens generated per comparison answer: room for a table of every aspect "
+        "and paper plus the synthesis, so neither is cut (a model that stops early spends no more)."
+    )
+    max_tokens_topic: int = Field(
+        640, ge=1, description="Most tokens generated per topic answer: one bullet per source."
+    )
     timeout: float = Field(120.0, gt=0, description="Seconds before a server backend request fails.")
     n_ctx: int = Field(4096, ge=512, description="Context window for llama.cpp backends.")
     n_threads: int | None = Field(None, description="llama.cpp threads (default: all cores).")

@@ -1,5 +1,8 @@
 """The keyword side of hybrid search: BM25 over the same chunks as the vector store, plus a method-name table.
 
+It also keeps the collection's `Lexicon` (titles, word frequencies, how widely each name is used), which question
+understanding (`answer.resolve`) reads to tell a paper's name from an ordinary word.
+
 Persisted next to the Chroma store (`<store.path>/bm25/<collection>/`), tagged with the store revision it was
 built from, and rebuilt when an ingest changed the store. Built and persisted with llama-index's BM25Retriever
 (bm25s); searched with the top-k passed per call, so concurrent searches share nothing mutable.
@@ -13,7 +16,8 @@ import re
 import shutil
 import tempfile
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,9 +28,16 @@ if TYPE_CHECKING:
     from llama_index.core.schema import NodeWithScore
 
 INFO = "index.json"
+FORMAT = 2  # bumped when what is persisted changes (2: the lexicon, and names introduced by "we propose X")
 MAX_NAME_PAPERS = 2  # a name shared by more papers than this is a topic word, not a method name
+COMMON_USES = 3  # a name this many other papers use is the field's term ("BERT", "CLIP"), not a paper's
 _TITLE_NAME = re.compile(r"^([^\s:]{2,30}(?:\s[^\s:]{1,20}){0,2}):\s")  # "LoRAMoE: ...", "B-PROP: ..."
 _PAREN_NAME = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,20})\)")  # "... interactions (LeTI)"
+# "we propose MAE-LM, which ...": a name the authors introduce without defining it in parentheses.
+_INTRODUCED_NAME = re.compile(r"\b(?i:we|this\s+(?:paper|work))\s+(?:\w+\s+)?(?:propose|introduce|present|call|"
+                              r"name|dub)[sd]?\s+(?:(?:a|an|the|our)\s+)?([A-Z][A-Za-z0-9\-]{1,20})\b")
+_WORD = re.compile(r"[A-Za-z0-9]+")  # "B-PROP vs. GPT-3" -> B, PROP, vs, GPT, 3
+NAME_WORDS = 4  # a name spans at most this many words ("Sequence-to-Action": 3)
 
 
 def normalise_name(name: str) -> str:
@@ -35,14 +46,63 @@ def normalise_name(name: str) -> str:
 
 def names_in(title: str, abstract: str) -> set[str]:
     """Method names a paper introduces: the title's prefix before a colon, acronyms defined in parentheses."""
-    names = set()
-    if m := _TITLE_NAME.match(title):
-        names.add(m.group(1))
-    for m in _PAREN_NAME.finditer(f"{title} {abstract}"):
-        word = m.group(1)
-        if sum(c.isupper() for c in word) >= 2 or any(c.isdigit() for c in word):
-            names.add(word)
-    return {normalise_name(n) for n in names if len(normalise_name(n)) >= 3}
+    prefix = {normalise_name(m.group(1))} if (m := _TITLE_NAME.match(title)) else set()
+    return {n for n in prefix if len(n) >= 3} | _acronyms(_PAREN_NAME, f"{title} {abstract}")
+
+
+def introduced_names(abstract: str) -> set[str]:
+    """Names written right after "we propose/introduce/present" ("we propose MAE-LM, which ..."). Some are
+    ordinary words in capitals ("we introduce NATURAL INSTRUCTIONS"): the index keeps only those the
+    collection never writes as plain words (`KeywordIndex.build`)."""
+    return _acronyms(_INTRODUCED_NAME, abstract)
+
+
+def _acronyms(pattern: re.Pattern[str], text: str) -> set[str]:
+    words = [m.group(1) for m in pattern.finditer(text)]
+    names = {normalise_name(w) for w in words if sum(c.isupper() for c in w) >= 2 or any(c.isdigit() for c in w)}
+    return {n for n in names if len(n) >= 3}
+
+
+def title_name(title: str) -> str | None:
+    """The name a title gives its paper before a colon, as written ("B-PROP"), if it has one."""
+    m = _TITLE_NAME.match(title)
+    return m.group(1) if m else None
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """What the collection says about its own words, for telling a paper's name from an ordinary word."""
+
+    titles: dict[str, str] = field(default_factory=dict)  # paper id -> title
+    words: dict[str, int] = field(default_factory=dict)  # lower-case word -> papers whose title/abstract use it
+    # name -> [papers other than its owners that use it, 1 if it is also written as plain lower-case words]
+    name_uses: dict[str, list[int]] = field(default_factory=dict)
+    forms: dict[str, str] = field(default_factory=dict)  # name -> as its paper writes it ("Tele-FLM")
+
+    @classmethod
+    def build(cls, texts: dict[str, tuple[str, str]], names: dict[str, list[str]]) -> Lexicon:
+        """From paper id -> (title, abstract text) and the name table."""
+        words: Counter[str] = Counter()
+        users: dict[str, set[str]] = defaultdict(set)
+        plain: set[str] = set()
+        forms: dict[str, str] = {}
+        for pid, (title, text) in texts.items():
+            full = f"{title} {text}"
+            spans = [(m.start(), m.end()) for m in _WORD.finditer(full)]
+            written = [full[a:b] for a, b in spans]
+            lower = [w.lower() for w in written]
+            words.update(set(lower))
+            for n in range(1, NAME_WORDS + 1):
+                for i in range(len(lower) - n + 1):
+                    if (key := "".join(lower[i:i + n])) not in names:
+                        continue
+                    users[key].add(pid)
+                    if all(not any(c.isupper() for c in w) for w in written[i:i + n]):
+                        plain.add(key)
+                    elif pid in names[key] and key not in forms:
+                        forms[key] = full[spans[i][0]:spans[i + n - 1][1]]
+        uses = {n: [len(users[n] - set(owners)), int(n in plain)] for n, owners in names.items()}
+        return cls({pid: t for pid, (t, _) in texts.items()}, dict(words), uses, forms)
 
 
 def query_names(query: str) -> set[str]:
@@ -53,9 +113,10 @@ def query_names(query: str) -> set[str]:
 
 
 class KeywordIndex:
-    def __init__(self, bm25: Any, names: dict[str, list[str]]) -> None:
+    def __init__(self, bm25: Any, names: dict[str, list[str]], lexicon: Lexicon | None = None) -> None:
         self._bm25 = bm25  # llama-index BM25Retriever: its bm25s index, corpus and tokenizer settings
         self.names = names  # normalised method name -> paper ids that introduce it
+        self.lexicon = lexicon or Lexicon()
         self._local = threading.local()  # a stemmer per thread: PyStemmer objects are not thread-safe
 
     def _stemmer(self) -> Any:
@@ -98,7 +159,11 @@ class KeywordIndex:
 
         nodes = []
         by_name: dict[str, set[str]] = defaultdict(set)
+        introduced: dict[str, set[str]] = defaultdict(set)
+        texts: dict[str, tuple[str, str]] = {}  # paper id -> (title, its chunks' text)
         for chunk in store.iter_chunks():
+            title, text = texts.get(chunk.paper_id, (chunk.title, ""))
+            texts[chunk.paper_id] = (title, f"{text} {chunk.text}")
             keep = {"paper_id": chunk.paper_id, "title": chunk.title, "url": chunk.url, "position": chunk.position}
             keep |= {k: v for k, v in (("published", chunk.published), ("author_count", chunk.author_count))
                      if v is not None}
@@ -106,14 +171,19 @@ class KeywordIndex:
                                   excluded_embed_metadata_keys=list(keep), excluded_llm_metadata_keys=list(keep)))
             for name in names_in(chunk.title, chunk.text):
                 by_name[name].add(chunk.paper_id)
+            for name in introduced_names(chunk.text):
+                introduced[name].add(chunk.paper_id)
         if not nodes:
             return cls(None, {})
         import Stemmer
 
         bm25 = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10, stemmer=Stemmer.Stemmer("english"),
                                            language="english")
-        names = {n: sorted(p) for n, p in by_name.items() if len(p) <= MAX_NAME_PAPERS}
-        return cls(bm25, names)
+        candidates = {n: sorted(p) for n, p in (introduced | by_name).items() if len(p) <= MAX_NAME_PAPERS}
+        lexicon = Lexicon.build(texts, candidates)
+        names = {n: p for n, p in candidates.items()
+                 if n in by_name or (not lexicon.name_uses[n][1] and lexicon.name_uses[n][0] < COMMON_USES)}
+        return cls(bm25, names, lexicon)
 
     def save(self, directory: Path, revision: int) -> None:
         """Write to a temp dir beside `directory`, then swap it in: readers never see half an index."""
@@ -122,7 +192,10 @@ class KeywordIndex:
         try:
             if self._bm25 is not None:
                 self._bm25.persist(str(tmp / "bm25"), show_progress=False)
-            (tmp / INFO).write_text(json.dumps({"revision": revision, "names": self.names}))
+            lexicon = {"titles": self.lexicon.titles, "words": self.lexicon.words,
+                       "name_uses": self.lexicon.name_uses, "forms": self.lexicon.forms}
+            (tmp / INFO).write_text(json.dumps({"revision": revision, "format": FORMAT, "names": self.names,
+                                                  "lexicon": lexicon}))
             old = directory.with_name(directory.name + ".old")
             shutil.rmtree(old, ignore_errors=True)
             if directory.exists():
@@ -139,15 +212,16 @@ class KeywordIndex:
             info = json.loads((directory / INFO).read_text())
         except (OSError, ValueError):
             return None
-        if info.get("revision") != revision:
+        if info.get("revision") != revision or info.get("format") != FORMAT:
             return None
+        lexicon = Lexicon(**info["lexicon"])
         if not (directory / "bm25").exists():
-            return cls(None, info["names"])
+            return cls(None, info["names"], lexicon)
         from llama_index.retrievers.bm25 import BM25Retriever
 
         try:
             bm25 = BM25Retriever.from_persist_dir(str(directory / "bm25"), show_progress=False)
-            return cls(bm25, info["names"])
+            return cls(bm25, info["names"], lexicon)
         except (OSError, ValueError, KeyError):
             return None
 

@@ -1,70 +1,152 @@
-"""Rule-based intent detection and decomposition: many phrasings, no model involved."""
+"""What the wording alone says (no index): referring pieces, topic cues and subjects, aspects.
+
+Properties over templates filled with real corpus names (seeded random), not copies of eval questions. Which
+papers the pieces mean, and so whether a question is a comparison, is tested with the index in test_resolve.py.
+"""
 
 from __future__ import annotations
+
+import random
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.answer.intent import DEFAULT_ASPECTS, detect
-
-
-@pytest.mark.parametrize(
-    ("question", "items"),
-    [
-        ("How does LeTI differ from DePT?", ["LeTI", "DePT"]),
-        ("Compare LoRAMoE and DePT", ["LoRAMoE", "DePT"]),
-        ("LeTI vs DePT vs HFT", ["LeTI", "DePT", "HFT"]),
-        ("What is the difference between GreaseLM and LeTI?", ["GreaseLM", "LeTI"]),
-        ("Do LeTI, DePT and LoRAMoE all use fine-tuning?", ["LeTI", "DePT", "LoRAMoE"]),
-        ("Which is better, DePT or LoRA?", ["DePT", "LoRA"]),
-        ("How do LeTI and CodeGen2 compare on code generation?", ["LeTI", "CodeGen2"]),
-        ("How does DePT compare to LoRA for parameter-efficient fine-tuning?", ["DePT", "LoRA"]),
-        ("Compare the goals and datasets of LeTI and GreaseLM.", ["LeTI", "GreaseLM"]),
-        ("HFT versus ReFT", ["HFT", "ReFT"]),
-        ("PROP vs B-PROP: how do they construct the prediction task?", ["PROP", "B-PROP"]),
-        ("Toolformer versus ToolBridge: how do they equip models with tools?", ["Toolformer", "ToolBridge"]),
-        ("How do LM-Critic and Sequence-to-Action approach grammatical error correction?",
-         ["LM-Critic", "Sequence-to-Action"]),
-        ("How do HFT and LoRAMoE avoid forgetting?", ["HFT", "LoRAMoE"]),
-        ("Compare CamemBERT and WECHSEL as ways to get models for French.", ["CamemBERT", "WECHSEL"]),
-    ],
+from assistant.answer.intent import (
+    DEFAULT_ASPECTS,
+    aspects_in,
+    comparison_cue,
+    pieces,
+    topic_cue,
+    topic_subject,
 )
-def test_comparisons_and_their_items(question, items):
-    intent = detect(question)
-    assert intent.kind == "comparison" and intent.items == items
+
+SEED = 20261201
+LISTS = [
+    "Compare {a} and {b}.", "How does {a} differ from {b}?", "{a} vs. {b} vs. {c}",
+    "{a} versus {b}: which works better?",
+    "What do {a} and {b} have in common?", "{a} or {b} for low-resource translation?",
+    "how does each of {a}, {b} and {c} handle long inputs?", "What is the difference between {a} and {b}?",
+    "Contrast the approaches of {a}, {b}, and {c}.", "compare {a} with {b}", "How do {a} and {b} compare on data?",
+    "What are the main differences between {a}, {b} and {c}?",
+]
+TOPICS = [
+    "Which papers study {s}?", "What work in the collection tackles {s}?", "Is there anything on {s}?",
+    "Any papers on {s}?", "I need references about {s}.", "What has been done on {s}?", "List papers about {s}",
+    "Are there any studies on {s}?", "Which papers in the collection are about {s}?", "any work on {s}?",
+]
+NOT_TOPICS = [
+    "What did the paper on {s} find?", "Which paper introduces {s}?", "What is {s}?", "How does {s} work?",
+    "What does the work on {s} propose?", "Which model does the {s} paper use?",
+]
+
+
+@pytest.fixture(scope="module")
+def names(corpus_papers) -> list[str]:
+    """One-word title prefixes of real papers ("LoRAMoE", "B-PROP"): names with no separator inside."""
+    found = {p.title.split(": ", 1)[0] for p in corpus_papers if ": " in p.title}
+    return sorted(n for n in found if re.fullmatch(r"[A-Za-z][\w\-.+]{2,}", n) and n.lower() not in ("and", "or"))
+
+
+@pytest.fixture(scope="module")
+def subjects(corpus_papers) -> list[str]:
+    """Lower-case title phrases of real papers, as subjects a person might ask about."""
+    titles = [p.title.split(": ", 1)[-1] for p in corpus_papers]
+    return sorted({" ".join(t.lower().rstrip("?.").split()[:5]) for t in titles if len(t.split()) >= 3})
+
+
+def _filled(template: str, rng: random.Random, names: list[str]) -> tuple[str, list[str]]:
+    items = rng.sample(names, 3)[: template.count("{")]
+    return template.format(**dict(zip("abc", items, strict=False))), items
+
+
+@pytest.mark.parametrize("template", LISTS)
+def test_each_listed_name_is_one_piece(template, names):
+    rng = random.Random(f"{SEED}{template}")
+    for _ in range(20):
+        question, items = _filled(template, rng, names)
+        assert [p.text for p in pieces(question)][: len(items)] == items, question
+
+
+@pytest.mark.parametrize("template", LISTS)
+def test_lower_case_lists_split_the_same_way(template, names):
+    rng = random.Random(f"{SEED}{template}lower")
+    for _ in range(10):
+        question, items = _filled(template, rng, names)
+        assert [p.text for p in pieces(question.lower())][: len(items)] == [i.lower() for i in items]
+
+
+def test_a_kept_span_is_never_cut():
+    question = "ARBERT & MARBERT vs. Retriever-and-Memory, Fine-tuning or Prompting and LeTI"
+    known = ["ARBERT & MARBERT", "Fine-tuning or Prompting"]  # spans known to be one paper's name
+    keep = [(question.index(k), question.index(k) + len(k)) for k in known]
+    assert [p.text for p in pieces(question, keep)] == ["ARBERT & MARBERT", "Retriever-and-Memory",
+                                                       "Fine-tuning or Prompting", "LeTI"]
+    assert [p.text for p in pieces(question)][:2] == ["ARBERT", "MARBERT"]  # without them, "&" separates
+
+
+def test_descriptions_keep_their_own_words():
+    question = ("Compare the paper that uses a language model as a prior for translation with the MCMC-EM "
+                "approach to training chain-of-thought as a latent variable.")
+    assert [p.text for p in pieces(question)] == [
+        "the paper that uses a language model as a prior for translation",
+        "the MCMC-EM approach to training chain-of-thought as a latent variable"]
+
+
+@pytest.mark.parametrize("template", [
+    "What does {a} do, and how is it evaluated?", "How does {a} train its model and what data does it use?",
+    "What is {a}? And what does it improve?", "Which datasets does {a} use, and what does it find?"])
+def test_the_second_part_of_a_two_part_question_is_a_clause(template, names):
+    rng = random.Random(f"{SEED}{template}")
+    for _ in range(10):
+        question, _ = _filled(template, rng, names)
+        assert [p.referring for p in pieces(question)][1:] == [False] * (len(pieces(question)) - 1), question
+
+
+@pytest.mark.parametrize("template", TOPICS)
+def test_topic_phrasings_are_topics_and_keep_their_subject(template, subjects):
+    rng = random.Random(f"{SEED}{template}")
+    for subject in rng.sample(subjects, 15):
+        question = template.format(s=subject)
+        assert topic_cue(question) == "papers", question
+        # What is left is the subject, perhaps after its verb ("study ..."), without the words asking for papers.
+        kept = topic_subject(question)
+        assert kept.endswith(subject) and len(kept.split()) <= len(subject.split()) + 1, question
+
+
+@pytest.mark.parametrize("template", NOT_TOPICS)
+def test_a_question_about_one_paper_is_not_a_topic(template, subjects):
+    rng = random.Random(f"{SEED}{template}")
+    for subject in rng.sample(subjects, 15):
+        question = template.format(s=subject)
+        assert topic_cue(question) is None, question
+        assert topic_subject(question) == question
+
+
+def test_which_methods_is_a_weaker_topic_cue():
+    assert topic_cue("Which methods make fine-tuning cheaper?") == "methods"
+    assert topic_cue("Which reinforcement learning algorithm does ReFT use?") is None
+
+
+def test_comparison_cues():
+    assert all(comparison_cue(q) for q in ["A vs B", "How do A and B differ?", "What do A and B have in common",
+                                           "how does each of A and B work", "the difference between A and B"])
+    # "or" and "and" join anything: not cues on their own.
+    assert not any(comparison_cue(q) for q in ["Does A use RL or supervised data?", "What are A and B?"])
+    assert comparison_cue("Compare A and B", strict=True) and not comparison_cue("each of A", strict=True)
 
 
 def test_aspects_from_the_question_or_defaults():
-    assert detect("Compare the goals and datasets of LeTI and GreaseLM.").aspects == ["Goal", "Data"]
-    assert detect("LeTI vs DePT on results").aspects == ["Results"]
-    assert detect("Compare LoRAMoE and DePT").aspects == DEFAULT_ASPECTS
-
-
-@pytest.mark.parametrize(
-    "question",
-    ["Which papers study catastrophic forgetting?", "What papers propose prompt tuning methods?",
-     "List papers about code generation", "Find works that use reinforcement learning for reasoning"],
-)
-def test_topic_questions(question):
-    assert detect(question).kind == "topic"
-
-
-@pytest.mark.parametrize(
-    "question",
-    ["What does DePT compare against?",  # one paper's baselines, not a comparison of papers
-     "How much training time does HFT save compared with full fine-tuning?",  # a fact about one paper
-     "What is the main contribution of the AlphaFold 2 paper on protein structure?",
-     "How does B-PROP pre-train?", "What is LeTI?",
-     "How do large models and retrieval help question answering?",  # not two named things
-     "What is the ratio: A and B?", "How many questions does CoTErrorSet have?", ""],
-)
-def test_factual_questions(question):
-    assert detect(question).kind == "factual"
+    assert aspects_in("Compare the goals and datasets of A and B.") == ["Goal", "Data"]
+    assert aspects_in("A vs B on results") == ["Results"]
+    assert aspects_in("How do A and B work?") == DEFAULT_ASPECTS
 
 
 @given(st.text(max_size=300))
-def test_never_crashes_and_items_are_short(text):
-    intent = detect(text)
-    assert intent.kind in {"factual", "comparison", "topic"}
-    assert all(0 < len(i.split()) <= 8 for i in intent.items) and len(intent.items) <= 4
+def test_never_crashes_and_pieces_are_inside_the_question(text):
+    found = pieces(text)
+    assert all(0 <= p.start < p.end <= len(text) and text[p.start:p.end] == p.text for p in found)
+    assert [p.start for p in found] == sorted(p.start for p in found)
+    topic_cue(text)
+    assert isinstance(topic_subject(text), str)

@@ -1,0 +1,191 @@
+"""Question understanding against the real collection: which papers a question refers to, and what is
+retrieved for it.
+
+Property-style: seeded random pairs and triples of real corpus papers in many phrasings (lower-cased, with a
+typo), each paper named by its title prefix when it has one and otherwise described by words of its title. The
+papers are known by construction, so every referenced paper must come back; no eval question is copied.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from assistant.answer.plan import plan
+from assistant.answer.resolve import Resolver
+from assistant.config import Options
+from assistant.search.keyword import COMMON_USES
+from assistant.search.retriever import Retriever
+from assistant.search.store import PaperStore
+from assistant.types import QuestionKind
+from tests.support import make_settings
+
+SEED = 7301
+PAIRS = [
+    "Compare {a} and {b}.", "How do {a} and {b} differ in the data they use?", "{a} vs. {b}: which is better?",
+    "What do {a} and {b} have in common?", "{a} or {b} for multilingual settings?",
+    "what are the differences between {a} and {b}", "How does {a} differ from {b}?", "compare {a} with {b}",
+    "Contrast the approaches of {a} and {b}.", "In what ways do {a} and {b} differ?",
+]
+TRIPLES = [
+    "{a} vs. {b} vs. {c}", "how does each of {a}, {b} and {c} work?", "Compare {a}, {b}, and {c}.",
+    "What do {a}, {b} and {c} have in common, and where do they differ?",
+]
+DESCRIBED = ["the paper on {p}", "the work on {p}", "the study titled '{P}'", "the paper about {p}"]
+ONE_PAPER = [
+    "What does {a} do, and how is it evaluated?", "What data does {a} use and what does it find?",
+    "How does {a} compare with earlier methods?", "Does {a} rely on supervised data or on reinforcement learning?",
+    "What are the goals and results of {a}?", "what problem does {a} address, and why does it matter?",
+]
+TOPICS = ["Which papers study {s}?", "Is there anything on {s}?", "I need references about {s}.",
+          "What has been done on {s}?", "What work in the collection tackles {s}?", "Any papers on {s}?"]
+
+
+@pytest.fixture(scope="module")
+def retriever(built_store, embedder):
+    settings = make_settings(built_store)
+    return Retriever(settings, PaperStore(settings), embedder)
+
+
+@pytest.fixture(scope="module")
+def corpus_words(corpus_papers) -> set[str]:
+    return {w.lower() for p in corpus_papers for w in re.findall(r"[A-Za-z0-9]+", f"{p.title} {p.abstract}")}
+
+
+def _clean(title: str) -> list[str]:
+    return re.sub(r"[:?]", "", title).split()
+
+
+def name_of(paper, papers) -> str | None:
+    """A one-word title prefix ("LoRAMoE") that no other title uses as a word."""
+    head = paper.title.split(": ", 1)[0] if ": " in paper.title else ""
+    if " " in head or len(head) < 3:
+        return None
+    others = [q.title for q in papers if q.paper_id != paper.paper_id]
+    return None if any(re.search(rf"(?<![\w-]){re.escape(head)}(?![\w-])", t, re.I) for t in others) else head
+
+
+def described(paper, papers, rng: random.Random) -> str:
+    """The paper by the first words of its title (five or more, as many as no other title starts with)."""
+    words, others = _clean(paper.title), [" ".join(_clean(q.title)).lower() for q in papers if q is not paper]
+    n = next((n for n in range(5, len(words)) if not any(o.startswith(" ".join(words[:n]).lower()) for o in others)),
+             len(words))
+    phrase = " ".join(words[:n])
+    return rng.choice(DESCRIBED).format(p=phrase.lower(), P=phrase)
+
+
+def typo(text: str, rng: random.Random, words: set[str]) -> str:
+    """Two neighbouring letters of one long word swapped, so that it is no word of the collection."""
+    for word in sorted(re.findall(r"[A-Za-z]{6,}", text), key=len, reverse=True):
+        for i in rng.sample(range(1, len(word) - 2), len(word) - 3):
+            wrong = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+            if wrong.lower() not in words:
+                return text.replace(word, wrong, 1)
+    return text
+
+
+def cases(papers, words, count: int, size: int, templates: list[str]) -> list[tuple[str, list]]:
+    rng = random.Random(f"{SEED}-{size}")
+    usable = [p for p in papers if len(_clean(p.title)) >= 3]
+    out = []
+    for i in range(count):
+        chosen = rng.sample(usable, size)
+        texts = [name_of(p, papers) or described(p, papers, rng) for p in chosen]
+        if i % 4 == 2:
+            j = rng.randrange(size)
+            texts[j] = typo(texts[j], rng, words)
+        question = templates[i % len(templates)].format(**dict(zip("abc", texts, strict=False)))
+        out.append((question.lower() if i % 4 == 1 else question, chosen))
+    return out
+
+
+def _comparison_cases(corpus_papers, corpus_words):
+    return cases(corpus_papers, corpus_words, 20, 2, PAIRS) + cases(corpus_papers, corpus_words, 10, 3, TRIPLES)
+
+
+@pytest.fixture(scope="module")
+def comparison_cases(corpus_papers, corpus_words):
+    return _comparison_cases(corpus_papers, corpus_words)
+
+
+@pytest.mark.parametrize("hybrid", [True, False])
+def test_every_compared_paper_is_found_and_gets_its_column(retriever, comparison_cases, corpus_papers, hybrid):
+    options = Options.for_request(retriever.settings, hybrid=hybrid)
+    failures = []
+    for question, papers in comparison_cases[:: 1 if hybrid else 3]:
+        got = plan(retriever, question, options, 1)
+        ids = [p.paper_id for p in papers]
+        columns = {got.hits[n - 1].paper_id: label for label, n in got.columns}
+        if got.kind != QuestionKind.COMPARISON or set(columns) != set(ids):
+            failures.append((question, got.kind, [h.title[:40] for h in got.hits]))
+            continue
+        for paper in papers:  # a named paper's column is its name, an unnamed one's its title's first words
+            assert paper.title.startswith(columns[paper.paper_id].rstrip(" …")), (question, columns)
+    assert not failures, failures
+
+
+def test_a_paper_never_fills_two_columns(retriever, comparison_cases):
+    for question, _ in comparison_cases[:4]:
+        got = plan(retriever, question, Options.for_request(retriever.settings), 2)
+        assert len({h.paper_id for h in got.hits}) == len(got.hits)
+        assert len(got.hits) <= 2 * len(got.columns)  # the quota: the paper itself and one more per item
+
+
+def test_a_question_about_one_paper_is_not_a_comparison(retriever, corpus_papers, corpus_words):
+    rng = random.Random(f"{SEED}-one")
+    options = Options.for_request(retriever.settings)
+    for i, paper in enumerate(rng.sample([p for p in corpus_papers if len(_clean(p.title)) >= 3], 8)):
+        text = name_of(paper, corpus_papers) or described(paper, corpus_papers, rng)
+        question = ONE_PAPER[i % len(ONE_PAPER)].format(a=text)
+        got = plan(retriever, question, options, 1)
+        assert got.kind == QuestionKind.FACTUAL, question
+        assert paper.paper_id in [h.paper_id for h in got.hits], question
+
+
+def test_ordinary_words_that_are_also_names_refer_to_nothing(retriever):
+    """A name the collection also writes as a plain word ("rest", "star") refers to its paper only when written
+    like a name (as the paper writes it) or when it stands alone as an item of a list."""
+    resolver = Resolver(retriever)
+    lexicon = resolver.lexicon
+    plain = [n for n, (others, is_plain) in lexicon.name_uses.items()
+             if is_plain and others < COMMON_USES and n in resolver.keyword.names
+             and any(c.isupper() for c in lexicon.forms.get(n, "")[1:])
+             and not any(c.isdigit() for c in n)]  # a digit is written like a name in any case
+    assert plain  # the collection has such names
+    for name in plain:
+        owners = resolver.keyword.names[name]
+        form = lexicon.forms[name]
+        assert not resolver.references(f"Which results {form.lower()} on the data?"), name
+        assert [r.paper_id for r in resolver.references(f"Which results {form} on the data?")] == owners[:1], name
+        listed = resolver.references(f"How do {form.lower()} and LM-Cocktail differ?")
+        assert owners[0] in [r.paper_id for r in listed], name
+
+
+@pytest.mark.parametrize("template", TOPICS)
+def test_topic_phrasings_are_topics_and_find_the_paper_they_describe(retriever, corpus_papers, template):
+    rng = random.Random(f"{SEED}{template}")
+    options = Options.for_request(retriever.settings)
+    cfg = retriever.settings.retrieval
+    for paper in rng.sample([p for p in corpus_papers if len(_clean(p.title)) >= 5], 2):
+        subject = " ".join(_clean(paper.title.split(": ", 1)[-1])).lower()
+        got = plan(retriever, template.format(s=subject), options, 1)
+        assert got.kind == QuestionKind.TOPIC
+        assert paper.paper_id in [h.paper_id for h in got.hits[: options.k]], subject
+        assert options.k <= len(got.hits) <= max(options.k, cfg.topic_max)
+        best = max(h.similarity for h in got.hits)
+        assert all(h.similarity >= cfg.topic_share * best for h in got.hits[options.k:])
+
+
+def test_a_narrow_topic_gets_fewer_sources_than_the_cap(retriever):
+    """The cut-off is relative to the best paper: with share 1.0 only the first k remain (and the best paper, if
+    the fused ranking put it later), with 0 every paper up to the cap."""
+    question = "Which papers study catastrophic forgetting in language models?"
+    counts = {}
+    for share in (1.0, 0.0):
+        settings = make_settings(retriever.settings.store.path, retrieval={"topic_share": share})
+        counts[share] = len(plan(Retriever(settings, retriever.store, retriever.embedder), question,
+                                 Options.for_request(settings), 1).hits)
+    assert counts[1.0] - retriever.settings.retrieval.k in (0, 1)
+    assert counts[0.0] == retriever.settings.retrieval.topic_max
