@@ -1,9 +1,10 @@
-"""question -> (condense follow-up) -> plan and retrieve -> sources -> prompt -> generate (streaming) -> check
-citations -> Answer.
+"""question -> (condense follow-up) -> plan and retrieve -> sources -> prompt -> generate (streaming) -> drop
+echoed instructions -> check citations -> Answer (or the fixed refusal with the closest papers).
 
 The UI, the CLI, the eval and the API all call `Pipeline.stream` / `Pipeline.ask`, with per-request `Options`.
 The pipeline never picks another backend on its own; it refuses without calling the model when no source is
-relevant enough. It is built in one place, `assistant.app.build`.
+relevant enough or the question quotes a title no source has. Streamed text is an unchecked draft: only the
+`Finished` answer is checked. It is built in one place, `assistant.app.build`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from dataclasses import dataclass, replace
 from assistant.answer.citations import check
 from assistant.answer.context import sources_for
 from assistant.answer.plan import Retrieval, plan
-from assistant.answer.prompts import Prompts
+from assistant.answer.prompts import Prompts, strip_echoes
+from assistant.answer.refusal import absent_detail, missing_title, must_refuse
 from assistant.config import Options, Settings
 from assistant.llms.base import Backend, Message, Request
 from assistant.llms.registry import BackendPool
@@ -99,21 +101,72 @@ class Pipeline:
     def retrieve(self, question: str, options: Options | None = None) -> Retrieval:
         return plan(self.retriever, question, options or self.options(), self.settings.retrieval.per_item)
 
-    def sources_for(self, question: str, retrieval: Retrieval) -> list[Source]:
-        return sources_for(question, retrieval.hits, retrieval.kind, self.settings.retrieval.source_tokens)
+    def sources_for(self, question: str, retrieval: Retrieval,
+                    abstracts: dict[str, str] | None = None) -> list[Source]:
+        if abstracts is None:
+            abstracts = self._abstracts([h.paper_id for h in retrieval.hits])
+        return sources_for(question, retrieval.hits, retrieval.kind, self.settings.retrieval.source_tokens, abstracts)
+
+    def _abstracts(self, paper_ids: list[str]) -> dict[str, str]:
+        """paper id -> its whole abstract, as stored with its first chunk (a hit holds only its matched chunks)."""
+        out = {}
+        for pid in paper_ids:
+            first = self.retriever.store.paper(pid)
+            if first is not None and first.abstract:
+                out[pid] = first.abstract
+        return out
 
     def relevant(self, retrieval: Retrieval) -> bool:
+        """Some source is close enough to the question, or the question names a paper of the collection (a
+        question made mostly of names, "How does LeTI differ from DePT?", is far from every abstract's words)."""
+        if not retrieval.hits:
+            return False
+        if any(r.via in ("name", "title") for r in retrieval.references):
+            return True
         sims = [h.similarity for h in retrieval.hits if h.similarity is not None]
-        return bool(retrieval.hits) and (max(sims) if sims else 0.0) >= self.settings.retrieval.min_score
+        return (max(sims) if sims else 0.0) >= self.settings.retrieval.min_score
+
+    def unanswerable(self, question: str, retrieval: Retrieval, sources: list[Source],
+                     abstracts: dict[str, str]) -> bool:
+        """Refused before the model is asked: the question quotes a title no source has, or (a factual question)
+        asks for a detail that no source's whole abstract mentions."""
+        if missing_title(question, sources):
+            return True
+        texts = [f"{s.title} {abstracts.get(s.paper_id, s.text)}" for s in sources]
+        return retrieval.kind == QuestionKind.FACTUAL and absent_detail(question, texts)
+
+    def declines(self, question: str, retrieval: Retrieval, sources: list[Source] | None = None,
+                 abstracts: dict[str, str] | None = None) -> bool:
+        """Whether the fixed refusal is given without asking the model: no source is relevant enough, or the
+        question is unanswerable from them (`unanswerable`). The eval's retrieval-only runs use this too."""
+        if not self.relevant(retrieval):
+            return True
+        if abstracts is None:
+            abstracts = self._abstracts([h.paper_id for h in retrieval.hits])
+        if sources is None:
+            sources = self.sources_for(question, retrieval, abstracts)
+        return self.unanswerable(question, retrieval, sources, abstracts)
+
+    def _prompt(self, retrieval: Retrieval) -> tuple[str, dict[str, object]]:
+        """The template for the question's kind and the variables it needs besides sources and question."""
+        if retrieval.kind == QuestionKind.COMPARISON:
+            return "compare", {"items": retrieval.items, "aspects": retrieval.aspects, "columns": retrieval.columns}
+        return ("topic" if retrieval.kind == QuestionKind.TOPIC else "answer"), {}
 
     def messages(self, question: str, retrieval: Retrieval, sources: list[Source]) -> list[Message]:
-        common = {"refusal": REFUSAL, "sources": sources, "question": question}
-        if retrieval.kind == QuestionKind.COMPARISON:
-            return self.prompts.render("compare", items=retrieval.items, aspects=retrieval.aspects,
-                                       columns=retrieval.columns, **common)
-        if retrieval.kind == QuestionKind.TOPIC:
-            return self.prompts.render("topic", **common)
-        return self.prompts.render("answer", **common)
+        name, extra = self._prompt(retrieval)
+        return self.prompts.render(name, refusal=REFUSAL, sources=sources, question=question, **extra)
+
+    def instructions(self, retrieval: Retrieval) -> list[str]:
+        """The lines of the question's prompt an answer must not reproduce."""
+        name, extra = self._prompt(retrieval)
+        return self.prompts.instructions(name, **extra)
+
+    def max_tokens(self, kind: QuestionKind) -> int:
+        """Each kind its own output budget: a comparison's table and synthesis must not be cut."""
+        llm = self.settings.llm
+        return {QuestionKind.COMPARISON: llm.max_tokens_comparison, QuestionKind.TOPIC: llm.max_tokens_topic}.get(
+            kind, llm.max_tokens)
 
     # -- the whole run -----------------------------------------------------------------------------------
 
@@ -128,7 +181,8 @@ class Pipeline:
         standalone = self.condense(asked, history or [], backend)
         retrieval = self.retrieve(standalone, options)
         t_retrieve = time.perf_counter() - start
-        sources = self.sources_for(standalone, retrieval)
+        abstracts = self._abstracts([h.paper_id for h in retrieval.hits])
+        sources = self.sources_for(standalone, retrieval, abstracts)
         yield SourcesFound(sources, retrieval.kind, standalone)
 
         def finish(text: str, refused: bool, first: float | None, **extra: object) -> Finished:
@@ -139,7 +193,7 @@ class Pipeline:
                             standalone_question=standalone if standalone != asked else None)
             return Finished(replace(answer, **extra))
 
-        if not self.relevant(retrieval):
+        if self.declines(standalone, retrieval, sources, abstracts):
             text = refusal_text(sources)
             yield TextDelta(text)
             yield finish(text, True, None)
@@ -147,7 +201,7 @@ class Pipeline:
 
         request = Request(
             messages=self.messages(standalone, retrieval, sources), question=standalone, sources=sources,
-            max_tokens=self.settings.llm.max_tokens, temperature=self.settings.llm.temperature,
+            max_tokens=self.max_tokens(retrieval.kind), temperature=self.settings.llm.temperature,
         )
         pieces: list[str] = []
         first: float | None = None
@@ -156,13 +210,9 @@ class Pipeline:
                 first = time.perf_counter() - start
             pieces.append(piece)
             yield TextDelta(piece)
-        checked = check("".join(pieces), sources)
-        # Refused: the model says so (and supports next to nothing), or nothing in the answer cites a source, or
-        # none of its claims is supported (e.g. an invented score): an answer from memory, or one that obeyed an
-        # injected instruction.
-        says_no = checked.says_refusal and len(checked.unsupported) >= checked.claims - 1
-        unfounded = checked.claims > 0 and len(checked.unsupported) >= checked.claims
-        if says_no or unfounded or not checked.citations or not checked.text:
+        text, _echoed = strip_echoes("".join(pieces), self.instructions(retrieval))
+        checked = check(text, sources, focus=focus(retrieval, sources))
+        if must_refuse(checked):
             yield finish(refusal_text(sources), True, first, unsupported=checked.unsupported,
                          invalid_markers=checked.invalid_markers)
             return
@@ -174,6 +224,14 @@ class Pipeline:
             if isinstance(event, Finished):
                 return event.answer
         raise AssertionError("stream ended without Finished")  # pragma: no cover
+
+
+def focus(retrieval: Retrieval, sources: list[Source]) -> int | None:
+    """The source of the one paper a factual question names ("What does DePT decompose ...?"), else None."""
+    named = {r.paper_id for r in retrieval.references if r.via in ("name", "title")}
+    if retrieval.kind != QuestionKind.FACTUAL or len(named) != 1:
+        return None
+    return next((s.n for s in sources if s.paper_id in named), None)
 
 
 def refusal_text(sources: list[Source]) -> str:

@@ -21,7 +21,7 @@ from assistant.types import Answer
 class Retrieved:
     titles: list[str]  # the sources the model would get, best first
     kind: str  # a QuestionKind value
-    refused: bool  # what the pipeline would decide before generating (relevance threshold)
+    refused: bool  # what the pipeline decides before generating (relevance threshold, unanswerable checks)
     seconds: float
 
 
@@ -41,7 +41,7 @@ class Subject(Protocol):
 
 
 class ProductSubject:
-    """Our pipeline: `Pipeline.retrieve` / `.relevant` for retrieval-only runs, `Pipeline.ask` for full ones."""
+    """Our pipeline: `Pipeline.retrieve` / `.declines` for retrieval-only runs, `Pipeline.ask` for full ones."""
 
     has_intent = True
 
@@ -54,7 +54,7 @@ class ProductSubject:
     def retrieve(self, question: str) -> Retrieved:
         start = time.perf_counter()
         retrieval = self.pipeline.retrieve(question)
-        return Retrieved([h.title for h in retrieval.hits], retrieval.kind, not self.pipeline.relevant(retrieval),
+        return Retrieved([h.title for h in retrieval.hits], retrieval.kind, self.pipeline.declines(question, retrieval),
                          round(time.perf_counter() - start, 4))
 
     def ask(self, question: str) -> Answer:
@@ -75,7 +75,7 @@ def run_question(question: Question, subject: Subject, *, retrieval_only: bool) 
         row |= {"retrieved": got.titles, "kind": got.kind, "cited": [], "answer": "", "refused": got.refused,
                 "timings": {"retrieve": got.seconds}, "invalid_markers": 0, "unsupported": 0, "error": None}
         scores = score(question, got.titles, [], "", got.refused, curve, got.kind if subject.has_intent else None)
-        # Nothing was generated: citation and answer scores do not apply ("refused" is the threshold's call).
+        # Nothing was generated: citation and answer scores do not apply ("refused" is the pre-generation checks' call).
         row["scores"] = {k: v for k, v in scores.items() if k not in ("citation_recall", "keywords")}
         return row
     try:

@@ -65,8 +65,18 @@ def freeze_links(markdown: str, urls: dict[int, str]) -> str:
     return _ANCHOR.sub(lambda m: _marker_link(int(m.group(1)), safe_url(urls.get(int(m.group(1)), ""))), markdown)
 
 
+DRAFT_LABEL = "Draft, not yet checked against the sources: it may still be withdrawn."
+DRAFT_MIN_CHARS = 40  # below this the draft shows only its label: a few words read as an answer, not a draft
+
+
 def streaming_markdown(text: str) -> str:
-    return escape_md(_separate_tables(text)) + " ▌"
+    """The model's text while it streams: visibly an unchecked draft (a label, then the text greyed in a quote
+    block, which no answer can produce since `>` is escaped) until the checked answer or the refusal replaces it."""
+    label = f"<sub>⏳ {DRAFT_LABEL}</sub>"
+    if len(text.strip()) < DRAFT_MIN_CHARS:
+        return f"{label}\n\n> ▌"
+    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in escape_md(_separate_tables(text)).split("\n"))
+    return f"{label}\n\n{quoted} ▌"
 
 
 def error_markdown(message: str) -> str:
@@ -148,4 +158,5 @@ CSS = """
 .pa-cited { color: #15803d; }
 .pa-unsupported { color: #b45309; }
 #pa-chat table td:first-child, #pa-chat table th:first-child { min-width: 6.5em; }
+#pa-chat blockquote { opacity: 0.55; font-style: italic; }
 """

@@ -9,6 +9,7 @@ from assistant.llms.fake import FakeBackend
 from assistant.llms.registry import BackendPool
 from assistant.search.retriever import Retriever
 from assistant.search.store import PaperStore
+from assistant.text import split_sentences
 from tests.support import make_settings
 
 
@@ -29,7 +30,7 @@ def test_comparison_answer_renders_a_cited_table(retriever):
     n_dept = retrieval.hits.index(dept) + 1
     fake.enqueue(
         f"| Aspect | LeTI [{n_leti}] | DePT [{n_dept}] |\n|---|---|---|\n"
-        f"| Goal | learn from textual feedback [{n_leti}] | parameter-efficient prompt tuning [{n_dept}] |\n"
+        f"| Goal | learn from textual feedback [{n_leti}] | save memory and time over prompt tuning [{n_dept}] |\n"
         f"| Method | fine-tunes on error messages and programs [{n_leti}] | decomposes the soft prompt into a "
         f"shorter prompt and low-rank matrices [{n_dept}] |\n\n"
         f"LeTI learns from textual feedback of a Python interpreter [{n_leti}], while DePT decomposes the soft "
@@ -54,8 +55,8 @@ def test_topic_answer_lists_papers_with_citations(retriever):
     fake = FakeBackend()
     pipeline = Pipeline(retriever.settings, retriever, BackendPool.of(fake))
     question = "Which papers study catastrophic forgetting?"
-    hits = pipeline.retrieve(question).hits
-    fake.enqueue("\n".join(f"- {h.title}: {h.text.split('. ')[0]} [{i}]" for i, h in enumerate(hits[:4], 1)))
+    sources = pipeline.sources_for(question, pipeline.retrieve(question))  # what the model is given
+    fake.enqueue("\n".join(f"- {s.title}: {split_sentences(s.text)[0]} [{s.n}]" for s in sources[:4]))
     answer = pipeline.ask(question)
     assert answer.kind == "topic" and "one bullet per source" in fake.history[-1].messages[0]["content"]
     assert [c.n for c in answer.citations] == [1, 2, 3, 4]

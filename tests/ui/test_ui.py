@@ -16,8 +16,9 @@ from assistant.config import ConfigError, UISettings
 from assistant.llms.base import Backend, BackendSpec, GenerationError, Readiness, Request
 from assistant.llms.fake import FakeBackend
 from assistant.llms.registry import Registry
-from assistant.types import Answer, Citation, Source, Timings
+from assistant.types import REFUSAL, Answer, Citation, Source, Timings
 from assistant.ui import render
+from assistant.ui.chat import chat_turn
 from assistant.ui.page import build_app
 from assistant.ui.serve import auth_for, launch
 from tests.support import make_settings
@@ -254,3 +255,33 @@ def test_a_table_is_closed_before_the_text_after_it():
     text = "| Aspect | A [1] |\n|---|---|\n| Goal | x [1] |\nTwo sentences comparing them:\nA does x [1]."
     md = render.answer_markdown(answer(text, [source(1)], {1: True}))
     assert "| Goal | x [[1]](#src-1) |\n\nTwo sentences" in md  # else GFM makes the text a one-cell row
+
+
+# -- the streamed draft ---------------------------------------------------------------------------------------
+
+
+def test_the_draft_is_visibly_unchecked_and_cannot_pass_for_an_answer():
+    short = render.streaming_markdown("DePT decomposes")
+    assert render.DRAFT_LABEL in short and "DePT" not in short  # too short to show: it would read as an answer
+    text = f"| Aspect | DePT [1] |\n|---|---|\n| Method | {EVIL} |\nDePT decomposes the soft prompt into low-rank [1]."
+    md = render.streaming_markdown(text)
+    head, _, body = md.partition("\n\n")
+    assert render.DRAFT_LABEL in head
+    assert all(line.startswith(">") for line in body.split("\n"))  # every line inside the greyed quote block
+    assert "<script" not in md and "&lt;script&gt;" in md
+    final = render.answer_markdown(answer("DePT decomposes the soft prompt [1].", [source(1)], {1: True}))
+    assert render.DRAFT_LABEL not in final and not final.lstrip().startswith(">")
+    assert "#pa-chat blockquote" in render.CSS
+
+
+def test_a_refused_answer_only_ever_showed_as_a_draft(built_store, embedder, scripted):
+    settings = make_settings(built_store, llm={"backend": "fake"})
+    pipeline = build(settings, registry=scripted.registry, embedder=embedder).pipeline
+    invented = "LeTI was trained on 64 A100 GPUs for 3 days by a team of 12 engineers in 2021 [1]."
+    scripted.fake.enqueue(invented)
+    shown = [turn[0][-1]["content"] for turn in chat_turn(pipeline, "How many GPUs were used to train LeTI?", [],
+                                                           [], {}, "fake", 5, True, False)]
+    *drafts, final = shown
+    assert final.startswith(REFUSAL) and "A100" not in final and render.DRAFT_LABEL not in final
+    streamed = [d for d in drafts if "LeTI" in d or "GPUs" in d]
+    assert streamed and all(render.DRAFT_LABEL in d for d in streamed)

@@ -1,0 +1,86 @@
+"""When an answer must be the fixed refusal: before the model is asked (the question quotes a paper the collection
+lacks, or asks for a detail no source mentions) and after (the checked answer rests on nothing, or misstates a
+figure).
+
+Word matching over the sources only, no model. Whether any source is relevant at all (the similarity threshold)
+is the pipeline's; what a claim's support is, `citations`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer.citations import Checked
+from assistant.text import content_words
+from assistant.types import Source
+
+# A quoted title ('Attention Is All You Need'): at least three words, most of them capitalised.
+_QUOTED = re.compile(r"(?:^|(?<=[\s(:]))[\"“'‘]([^\"“”‘’]{8,200}?)[\"”'’](?![A-Za-z])")
+TITLE_WORDS_FOUND = 0.8  # share of a quoted title's content words a source's title must hold to be that paper
+# The detail a question asks for is the phrase after its (sentence-opening) wh-word: "How many GPUs were ...",
+# "What license is ...", "Which GPU vendor sponsored ...". These end the phrase; a main verb right after it is
+# dropped.
+_WH = re.compile(r"(?:^|[.?!]\s+)(?:how\s+(?:many|much)|what|which|who|whom|whose)\s+(.+)$", re.I)
+_PHRASE_END = frozenset("""is are was were do does did has have had can could will would should of for in on to by
+    from with at about and or the a an that this these those it its they their paper make makes use uses used give
+    gives take takes get gets add adds need needs help helps allow allows""".split())
+_LEADING = frozenset({"is", "are", "was", "were", "the", "a", "an"})
+PHRASE_WORDS = 4
+# Words that ask for what a paper says, not for a detail it may leave out: the abstract itself answers them.
+GENERIC = frozenset(content_words("""problem problems contribution contributions idea ideas goal goals aim aims
+    purpose one ones thing things part parts way ways kind kinds type types task tasks method methods approach
+    approaches technique techniques result results finding findings benefit benefits advantage advantages
+    limitation limitations challenge challenges issue issues role difference differences main key new model
+    models work"""))
+
+
+def missing_title(question: str, sources: list[Source]) -> bool:
+    """The question quotes a paper title that none of the sources has: that paper is not in the collection."""
+    for quoted in _QUOTED.findall(question):
+        words = quoted.split()
+        if len(words) < 3 or sum(w[:1].isupper() for w in words) < 0.6 * len(words):
+            continue  # a quoted phrase or term, not a title
+        wanted = content_words(quoted)
+        if wanted and not any(len(wanted & content_words(s.title)) >= TITLE_WORDS_FOUND * len(wanted)
+                              for s in sources):
+            return True
+    return False
+
+
+def asked_detail(question: str) -> set[str]:
+    """The content words of the detail a question asks for ("How many GPUs were used ..." -> {"gpus"}), without
+    words any abstract answers ("What problem does ..."); empty when it asks for nothing in particular."""
+    asked = _WH.search(question)
+    if asked is None:
+        return set()
+    words = re.findall(r"[\w\-.]+|[\"'“‘]", asked.group(1))
+    while words and words[0].lower() in _LEADING:
+        words = words[1:]
+    phrase: list[str] = []
+    for word in words[:PHRASE_WORDS]:
+        if word.lower() in _PHRASE_END or word in "\"'“‘":
+            break
+        phrase.append(word)
+    rest = words[len(phrase):]
+    # "Which GPU vendor sponsored the ...": the subject's verb ends the phrase.
+    if len(phrase) > 1 and re.search(r"(?:ed|es)$", phrase[-1]) and (not rest or rest[0].lower() in _LEADING):
+        phrase = phrase[:-1]
+    return content_words(" ".join(phrase)) - GENERIC
+
+
+def absent_detail(question: str, abstracts: list[str]) -> bool:
+    """No source states every word of the detail the question asks for (authors, a licence, a batch size ...):
+    the abstracts do not give it, whatever the model would make up."""
+    wanted = asked_detail(question)
+    return bool(wanted) and not any(wanted <= content_words(text) for text in abstracts)
+
+
+def must_refuse(checked: Checked) -> bool:
+    """Whether a checked answer must be replaced by the refusal: the model says it cannot answer (and supports
+    next to nothing), or nothing in it cites a source, or none of its claims is supported (an answer from memory,
+    or one that obeyed an injected instruction), or it misstates a figure: one its own source does not state (a
+    detail no abstract gives, answered anyway) or states the other way round (a false premise repeated). A true
+    sentence next to such a figure does not make the answer one."""
+    says_no = checked.says_refusal and len(checked.unsupported) >= checked.claims - 1
+    unfounded = checked.claims > 0 and len(checked.unsupported) >= checked.claims
+    return says_no or unfounded or not checked.citations or not checked.text or checked.misstated_figures > 0
