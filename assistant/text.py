@@ -6,6 +6,7 @@ Sentence splitting and content-word overlap only; no models, no I/O.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 _ABBREV = re.compile(r"\b(?:e\.g|i\.e|et al|etc|vs|cf|Fig|Eq|approx|resp|No|Sec|Tab)\.$", re.IGNORECASE)
@@ -24,6 +25,20 @@ STOPWORDS = frozenset(
     show shows based work new our results via however across well one two three may also many much within
     without among two both these study present introduce introduces""".split()
 )
+
+
+def fold(text: str) -> str:
+    """Accents dropped letter by letter ("Sabiá" -> "Sabia", "TÜLU" -> "TULU"), every other character kept, so
+    positions in the folded text are positions in `text`."""
+    if text.isascii():
+        return text
+    return "".join(_fold_char(c) for c in text)
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(c: str) -> str:
+    base = [b for b in unicodedata.normalize("NFKD", c) if not unicodedata.combining(b)]
+    return base[0] if len(base) == 1 else c
 
 
 def split_sentences(text: str) -> list[str]:

@@ -27,18 +27,20 @@ MAX_ITEMS = 6  # papers compared in one question at most
 # for every paper on a subject. Plural or mass nouns only: "which paper proposes X" and "what did the paper on X
 # find" ask about one paper. "Which methods ..." is a weaker cue (`_METHOD_TOPIC`): a topic only when the question
 # names no paper ("Which methods does LeTI compare against?" is about LeTI).
+# What links the words asking for papers to the subject: "work proposing ways to ...", "papers dealing with ...".
+_TOPIC_VERB = (r"proposing|studying|addressing|tackling|investigating|exploring|using|dealing\s+with|"
+               r"focusing\s+on|related\s+to")
 _PAPER_NOUN = r"(?:papers|works?|studies|articles|publications|research|literature|references|anything)"
 _TOPIC = re.compile(
     rf"^\s*(?:which|what|list|find|show|name|give|get|recommend|suggest)\s+(?:me\s+)?"
     rf"(?:(?!the\b|a\b|this\b)\w+\s+){{0,2}}{_PAPER_NOUN}\b|"
     rf"\b(?:is|are)\s+there\s+(?:any|some|anything|papers?|works?|studies)\b|"
     rf"^\s*(?:any|some)\s+{_PAPER_NOUN}\b|"
-    rf"\b(?:i\s+(?:need|want|am\s+looking\s+for|'m\s+looking\s+for)|looking\s+for|point\s+me\s+to)\s+"
+    rf"\b(?:i(?:\s+(?:need|want|am\s+looking\s+for)|['’]m\s+looking\s+for)|looking\s+for|point\s+me\s+to)\s+"
     rf"(?:\w+\s+){{0,2}}{_PAPER_NOUN}\b|"
     rf"\bwhat\s+(?:has|have)\s+been\s+(?:done|written|published|proposed|studied)\b|"
     rf"\b(?:papers|works|studies|articles|publications|research|literature|references)\s+"
-    rf"(?:in\s+the\s+collection\s+)?(?:that|which|about|on|addressing|tackling|proposing|"
-    rf"using|studying|dealing)\b|"
+    rf"(?:in\s+the\s+collection\s+)?(?:that|which|about|on|{_TOPIC_VERB})\b|"
     rf"\b(?:what|which)\s+(?:\w+\s+){{0,3}}(?:in|from)\s+the\s+collection\b",
     re.IGNORECASE,
 )
@@ -48,10 +50,10 @@ _TOPIC_LEAD = re.compile(
     rf"^\s*(?:(?:please\s+)?(?:which|what|list|find|show|name|give|get|recommend|suggest)\s+(?:me\s+)?"
     rf"(?:(?!the\b|a\b|this\b)\w+\s+){{0,2}}?{_PAPER_NOUN}|(?:is|are)\s+there\s+(?:any|some)?\s*"
     rf"(?:\w+\s+){{0,2}}?{_PAPER_NOUN}?|(?:any|some)\s+{_PAPER_NOUN}|"
-    rf"i\s+(?:need|want|am\s+looking\s+for|'m\s+looking\s+for)\s+(?:\w+\s+){{0,2}}?{_PAPER_NOUN}|"
+    rf"i(?:\s+(?:need|want|am\s+looking\s+for)|['’]m\s+looking\s+for)\s+(?:\w+\s+){{0,2}}?{_PAPER_NOUN}|"
     rf"what\s+(?:has|have)\s+been\s+(?:done|written|published|proposed|studied))"
-    rf"(?:\s+(?:in|from)\s+the\s+collection)?(?:\s+(?:are|is|have\s+been|has\s+been))?"
-    rf"(?:\s+(?:about|on|in|regarding|concerning|that|which|where))?\s+",
+    rf"(?:\s+(?:in|from)\s+the\s+collection)?(?:\s+(?:are|is)\s+there|\s+(?:are|is|have\s+been|has\s+been))?"
+    rf"(?:\s+(?:about|on|in|regarding|concerning|that|which|where|{_TOPIC_VERB}))?\s+",
     re.IGNORECASE,
 )
 _METHOD_TOPIC = re.compile(r"^\s*(?:which|what|list|name)\s+(?:(?!papers?\b|the\b|a\b)\w+\s+){0,2}"
@@ -65,8 +67,11 @@ _STRICT_COMPARE = re.compile(r"\b(?:compar\w*|vs\.?|versus|differ\w*|contrast\w*
 
 # Where one referring piece ends and the next begins; never inside a span already known to be one paper's name or
 # title (`keep`), so "ARBERT & MARBERT" and "Retriever-and-Memory" stay whole.
+# The end of a sentence inside the question ("Take A and B. How does each ..."): a full stop after a word of two
+# or more letters that is no abbreviation ("vs.", "e.g.", "et al.", "v.s.").
+_SENTENCE_END = re.compile(r"(?<=\w\w)(?<!\bvs)(?<!\bal)(?<!\betc)(?<!\bcf)[.!]\s+")
 _SEPARATOR = re.compile(
-    r"\s+(?:vs\.?|versus)\s+|\s*;\s*|\s+/\s+|\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+|"
+    _SENTENCE_END.pattern + r"|\s+(?:vs\.?|versus)\s+|\s*;\s*|\s+/\s+|\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+|"
     r"\s+(?:differs?|different|distinct|compared?|compares|contrasted|contrasts?|better|worse|faster|slower|"
     r"stronger|weaker)\s+(?:from|to|with|against|than)\s+|\s+(?:relate|relates)\s+to\s+",
     re.IGNORECASE,
@@ -77,7 +82,7 @@ _LEAD_WORDS = frozenset(
     """please so and but also then now ok okay how why what which where when who whom whose do does did is are was
     were can could would should will has have had compare contrast comparing contrasting between among each both
     all of differences difference similarities similarity distinctions main key major tell me explain describe
-    summarise summarize approaches methods goals techniques in ways way""".split()
+    summarise summarize approaches methods goals techniques in ways way take consider""".split()
 )
 _TAIL = re.compile(
     r"\s+(?:differ|differs|compare|compares|relate|relates|contrast|have\s+in\s+common|has\s+in\s+common|"
@@ -193,17 +198,18 @@ def pieces(question: str, keep: Sequence[tuple[int, int]] = ()) -> list[Piece]:
     colon = next((m.start() for m in re.finditer(r":", head) if not _inside(m.start(), keep)), None)
     if colon is not None and len(_cuts(head[:colon], keep)) >= 1:
         head = head[:colon]
-    bounds, last = [], 0
+    bounds, last, sentence = [], 0, True  # sentence: the piece starts a sentence
     for a, b in _cuts(head, keep):
-        bounds.append((last, a))
-        last = b
-    bounds.append((last, len(head)))
+        bounds.append((last, a, sentence))
+        last, sentence = b, bool((m := _SENTENCE_END.match(head, a)) and m.end() == b)
+    bounds.append((last, len(head), sentence))
     out = []
-    for raw_start, raw_end in bounds:
+    for raw_start, raw_end, sentence in bounds:
         start, end, clause = _strip(question, raw_start, raw_end, keep)
         if end <= start:
             continue
         text = question[start:end]
-        clause = clause or (raw_start > 0 and bool(_STARTS_CLAUSE.match(question[raw_start:])))
+        # "..., how is it evaluated" is a clause; a sentence of its own may start with "How does".
+        clause = clause or (not sentence and bool(_STARTS_CLAUSE.match(question[raw_start:])))
         out.append(Piece(start, end, text, referring=not clause and bool(re.search(r"\w", text))))
     return out

@@ -4,7 +4,8 @@ A paper is referred to by its name (the name table: a title prefix, an acronym i
 title ("the paper on instruction mining ..."), or by a description that only a search can place ("the paper that
 adds a copying penalty at decoding time"). Names and long title runs are found anywhere in the question; a piece
 of a list (`intent.pieces`) that holds neither is searched, and kept only when one paper clearly stands out.
-Spelling is checked against the collection's own words first, so a typo in a name or a title word still matches.
+Spelling is checked against the collection's own words first, so a typo in a name or a title word still matches;
+accents are folded on both sides ("Sabia" is "Sabiá").
 
 It does not decide whether the question is a comparison (`plan` does, from how many papers this finds) and
 retrieves no sources.
@@ -23,12 +24,13 @@ from typing import NamedTuple
 from assistant.answer.intent import Piece, comparison_cue, pieces
 from assistant.search.keyword import COMMON_USES, NAME_WORDS, KeywordIndex, normalise_name, title_name
 from assistant.search.retriever import Retriever
-from assistant.text import STOPWORDS
+from assistant.text import STOPWORDS, fold
 
 MIN_TITLE_WORDS = 3  # content words a run of title words needs to name its paper anywhere in a question ...
 MIN_INTRODUCED_WORDS = 2  # ... or words in all, after "the paper on" or a quote mark
 SEARCH_TOP = 5  # papers each ranking of a piece's search looks at
 AGREE = 3  # a searched piece resolves to the paper first in one ranking (dense, BM25) and in this top of the other
+WEAK_SHARE = 0.5  # a title run inside a list piece holds at least this share of the piece's content words
 LABEL_WORDS = 6  # a column label for a paper without a name: the first words of its title
 _JOINABLE = re.compile(r"^[\s\-&.'’/+\\\"]{0,3}$")  # what may stand between the words of one name
 _WORD = re.compile(r"[A-Za-z0-9]+")
@@ -102,7 +104,7 @@ class Resolver:
 
     @cached_property
     def _title_words(self) -> dict[str, list[str]]:
-        return {pid: [w.lower() for w in _WORD.findall(t)] for pid, t in self.lexicon.titles.items()}
+        return {pid: [w.lower() for w in _WORD.findall(fold(t))] for pid, t in self.lexicon.titles.items()}
 
     @cached_property
     def _title_index(self) -> dict[str, list[tuple[str, int]]]:
@@ -133,7 +135,9 @@ class Resolver:
     # -- tokens and spelling ------------------------------------------------------------------------------
 
     def tokens(self, question: str) -> list[Token]:
-        return [Token(m.group(), self.spell(m.group().lower()), m.start(), m.end()) for m in _WORD.finditer(question)]
+        # Folded letter by letter, so positions stay the question's: "GlórIA" is the words of "GlórIA", not "Gl", "rIA".
+        return [Token(m.group(), self.spell(m.group().lower()), m.start(), m.end())
+                for m in _WORD.finditer(fold(question))]
 
     def spell(self, word: str) -> str:
         """The word, or the collection's most used word one edit away when the collection never uses it."""
@@ -148,8 +152,9 @@ class Resolver:
     def _name_owners(self, key: str, tokens: list[Token], exact_piece: bool) -> list[str]:
         """The papers a name written as `tokens` stands for, or [] when it is an ordinary word there."""
         owners = self.keyword.names.get(key, [])
-        if not owners:
-            return []
+        form = self.lexicon.forms.get(key)
+        if not owners or (form and len(tokens) > len(_WORD.findall(form))):
+            return []  # "of a" is no "OFA": a name is not written in more words than its paper writes it
         other, plain = self.lexicon.name_uses.get(key, [0, 0])
         own_title = any(normalise_name(title_name(self.lexicon.titles.get(p, "")) or "") == key for p in owners)
         if other >= COMMON_USES and (plain or not own_title):
@@ -217,11 +222,14 @@ class Resolver:
         (within a list piece) takes any run with two content words or one word no other title uses."""
         found: list[tuple[int, Reference]] = []  # (content words, reference)
         unique = math.log(max(2, len(self._title_words)))  # the rarity of a word only one title uses
+        # Within a piece, a run must be most of what the piece says: one title word inside a description ("the
+        # one that compresses tokens to cut training cost") is no reference to that title.
+        said = sum(t.word not in _QUESTION_WORDS for t in tokens)
         for run in self.title_runs(tokens):
             i, j, content = run.start, run.end, run.content
             introduced = bool(_INTRODUCER.search(question[:tokens[i].start])) and j - i >= MIN_INTRODUCED_WORDS
             if content >= MIN_TITLE_WORDS or (introduced and content) or \
-                    (weak and (content >= 2 or run.rarity >= unique)):
+                    (weak and (content >= 2 or run.rarity >= unique) and content >= said * WEAK_SHARE):
                 text = " ".join(t.word for t in tokens[i:j])
                 ref = Reference(run.paper_id, self.label(run.paper_id), tokens[i].start, tokens[j - 1].end, "title",
                                 text)

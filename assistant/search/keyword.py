@@ -23,12 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.search.store import PaperStore
+from assistant.text import fold
 
 if TYPE_CHECKING:
     from llama_index.core.schema import NodeWithScore
 
 INFO = "index.json"
-FORMAT = 2  # bumped when what is persisted changes (2: the lexicon, and names introduced by "we propose X")
+FORMAT = 4  # bumped when what is persisted changes (2: the lexicon, and names introduced by "we propose X";
+#   3: accents folded, a name used only where written in as many words as its paper writes it; 4: the words an
+#   acronym abbreviates)
 MAX_NAME_PAPERS = 2  # a name shared by more papers than this is a topic word, not a method name
 COMMON_USES = 3  # a name this many other papers use is the field's term ("BERT", "CLIP"), not a paper's
 _TITLE_NAME = re.compile(r"^([^\s:]{2,30}(?:\s[^\s:]{1,20}){0,2}):\s")  # "LoRAMoE: ...", "B-PROP: ..."
@@ -41,20 +44,36 @@ NAME_WORDS = 4  # a name spans at most this many words ("Sequence-to-Action": 3)
 
 
 def normalise_name(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
+    return re.sub(r"[^a-z0-9]", "", fold(name).lower())
 
 
 def names_in(title: str, abstract: str) -> set[str]:
     """Method names a paper introduces: the title's prefix before a colon, acronyms defined in parentheses."""
     prefix = {normalise_name(m.group(1))} if (m := _TITLE_NAME.match(title)) else set()
-    return {n for n in prefix if len(n) >= 3} | _acronyms(_PAREN_NAME, f"{title} {abstract}")
+    return {n for n in prefix if len(n) >= 3} | _acronyms(_PAREN_NAME, fold(f"{title} {abstract}"))
 
 
 def introduced_names(abstract: str) -> set[str]:
-    """Names written right after "we propose/introduce/present" ("we propose MAE-LM, which ..."). Some are
-    ordinary words in capitals ("we introduce NATURAL INSTRUCTIONS"): the index keeps only those the
-    collection never writes as plain words (`KeywordIndex.build`)."""
-    return _acronyms(_INTRODUCED_NAME, abstract)
+    """Names written right after "we propose/introduce/present" ("we propose MAE-LM, which ..."), and the words
+    an acronym in parentheses abbreviates ("Learn to Inference (LTI)"). Some are ordinary words ("we introduce
+    NATURAL INSTRUCTIONS", "Large Language Models (LLMs)"): the index keeps only those the collection never
+    writes as plain words (`KeywordIndex.build`)."""
+    text = fold(abstract)
+    return _acronyms(_INTRODUCED_NAME, text) | {normalise_name(e) for e in expansions(text)}
+
+
+def expansions(text: str) -> list[str]:
+    """What acronyms in parentheses abbreviate, as written: the last two to NAME_WORDS words before each
+    "(ACRONYM)" whose initials spell it ("Learn to Inference (LTI)" -> "Learn to Inference")."""
+    out = []
+    for m in _PAREN_NAME.finditer(text):
+        letters = re.sub(r"[^a-z]", "", m.group(1).lower())
+        before = list(_WORD.finditer(text, max(0, m.start() - 200), m.start()))[-NAME_WORDS:]
+        for n in range(2, len(before) + 1):
+            if "".join(w.group()[0].lower() for w in before[-n:]) == letters:
+                out.append(text[before[-n].start():before[-1].end()])
+                break
+    return out
 
 
 def _acronyms(pattern: re.Pattern[str], text: str) -> set[str]:
@@ -83,30 +102,41 @@ class Lexicon:
     def build(cls, texts: dict[str, tuple[str, str]], names: dict[str, list[str]]) -> Lexicon:
         """From paper id -> (title, abstract text) and the name table."""
         words: Counter[str] = Counter()
-        users: dict[str, set[str]] = defaultdict(set)
-        plain: set[str] = set()
-        forms: dict[str, str] = {}
+        seen: list[tuple[str, int, str, bool, str]] = []  # (name, words it spans, paper id, plain, as written)
         for pid, (title, text) in texts.items():
-            full = f"{title} {text}"
+            full = fold(f"{title} {text}")
             spans = [(m.start(), m.end()) for m in _WORD.finditer(full)]
             written = [full[a:b] for a, b in spans]
             lower = [w.lower() for w in written]
             words.update(set(lower))
             for n in range(1, NAME_WORDS + 1):
                 for i in range(len(lower) - n + 1):
-                    if (key := "".join(lower[i:i + n])) not in names:
-                        continue
-                    users[key].add(pid)
-                    if all(not any(c.isupper() for c in w) for w in written[i:i + n]):
-                        plain.add(key)
-                    elif pid in names[key] and key not in forms:
-                        forms[key] = full[spans[i][0]:spans[i + n - 1][1]]
+                    if (key := "".join(lower[i:i + n])) in names:
+                        is_plain = all(not any(c.isupper() for c in w) for w in written[i:i + n])
+                        seen.append((key, n, pid, is_plain, full[spans[i][0]:spans[i + n - 1][1]]))
+        # A name is used where it is written in as many words as its own papers write it: "of a" is no use of
+        # "OFA", "ERNIE 2.0" (three words) is one of "ERNIE 2.0".
+        own = defaultdict(set)
+        for key, n, pid, _, _ in seen:
+            if pid in names[key] and not is_plain:
+                own[key].add(n)
+        users: dict[str, set[str]] = defaultdict(set)
+        plain: set[str] = set()
+        forms: dict[str, str] = {}
+        for key, n, pid, is_plain, text in seen:
+            if own[key] and n not in own[key]:
+                continue
+            users[key].add(pid)
+            if is_plain:
+                plain.add(key)
+            elif pid in names[key] and key not in forms:
+                forms[key] = text
         uses = {n: [len(users[n] - set(owners)), int(n in plain)] for n, owners in names.items()}
         return cls({pid: t for pid, (t, _) in texts.items()}, dict(words), uses, forms)
 
 
 def query_names(query: str) -> set[str]:
-    tokens = re.findall(r"[A-Za-z0-9][A-Za-z0-9\-\.]*[A-Za-z0-9]", query)
+    tokens = re.findall(r"[A-Za-z0-9][A-Za-z0-9\-\.]*[A-Za-z0-9]", fold(query))
     out = {normalise_name(t) for t in tokens}
     out |= {normalise_name(f"{a} {b}") for a, b in pairwise(tokens)}
     return {n for n in out if len(n) >= 3}

@@ -35,6 +35,8 @@ TOPICS = [
     "Which papers study {s}?", "What work in the collection tackles {s}?", "Is there anything on {s}?",
     "Any papers on {s}?", "I need references about {s}.", "What has been done on {s}?", "List papers about {s}",
     "Are there any studies on {s}?", "Which papers in the collection are about {s}?", "any work on {s}?",
+    "What work is there on {s}?", "Is there any work proposing {s}?", "I'm looking for papers on {s}.",
+    "Are there papers dealing with {s}?",
 ]
 NOT_TOPICS = [
     "What did the paper on {s} find?", "Which paper introduces {s}?", "What is {s}?", "How does {s} work?",
@@ -150,3 +152,22 @@ def test_never_crashes_and_pieces_are_inside_the_question(text):
     assert [p.start for p in found] == sorted(p.start for p in found)
     topic_cue(text)
     assert isinstance(topic_subject(text), str)
+
+
+LEAD_INS = ["I am writing a survey on this.", "We are choosing a baseline for our paper.",
+            "i have a question about two papers."]
+
+
+@pytest.mark.parametrize("template", [
+    "{lead} How does {a} differ from {b}?", "Take {a} and {b}. How does each of them work?",
+    "{lead} Compare {a}, {b} and {c}.", "consider {a} and {b}. what do they have in common?"])
+def test_a_sentence_of_its_own_is_cut_from_the_next(template, names):
+    """A lead-in sentence is a clause, not a paper; a list in one sentence and the question about it in the
+    next are still the list's pieces."""
+    rng = random.Random(f"{SEED}{template}")
+    for _ in range(15):
+        items = rng.sample(names, 3)[: template.count("{") - template.count("{lead}")]
+        question = template.format(lead=rng.choice(LEAD_INS), **dict(zip("abc", items, strict=False)))
+        found = pieces(question)
+        assert [p.text for p in found if p.referring] == items, question
+        assert not found[0].referring or found[0].text == items[0], question

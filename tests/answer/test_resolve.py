@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 
 import pytest
 
 from assistant.answer.plan import plan
 from assistant.answer.resolve import Resolver
 from assistant.config import Options
-from assistant.search.keyword import COMMON_USES
+from assistant.search.keyword import COMMON_USES, expansions, normalise_name
 from assistant.search.retriever import Retriever
 from assistant.search.store import PaperStore
+from assistant.text import fold
 from assistant.types import QuestionKind
 from tests.support import make_settings
 
@@ -40,7 +42,8 @@ ONE_PAPER = [
     "What are the goals and results of {a}?", "what problem does {a} address, and why does it matter?",
 ]
 TOPICS = ["Which papers study {s}?", "Is there anything on {s}?", "I need references about {s}.",
-          "What has been done on {s}?", "What work in the collection tackles {s}?", "Any papers on {s}?"]
+          "What has been done on {s}?", "What work in the collection tackles {s}?", "Any papers on {s}?",
+          "What work is there on {s}?", "I'm looking for papers on {s}."]
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +192,74 @@ def test_a_narrow_topic_gets_fewer_sources_than_the_cap(retriever):
                                  Options.for_request(settings), 1).hits)
     assert counts[1.0] - retriever.settings.retrieval.k in (0, 1)
     assert counts[0.0] == retriever.settings.retrieval.topic_max
+
+
+def test_names_with_accents_are_found_with_or_without_them(retriever, corpus_papers):
+    """"Sabiá" and "Sabia", "GlórIA" and "GlorIA" name the same paper."""
+    rng = random.Random(f"{SEED}-accents")
+    resolver = Resolver(retriever)
+    accented = [p for p in corpus_papers if not p.title.isascii()]
+    others = [p for p in corpus_papers if name_of(p, corpus_papers)]
+    assert accented
+    for paper in accented:
+        head = re.split(r":| -- ", paper.title)[0]
+        for written in (head, fold(head)):
+            other = rng.choice([p for p in others if p is not paper])
+            question = rng.choice(PAIRS).format(a=written, b=name_of(other, corpus_papers))
+            found = [r.paper_id for r in resolver.references(question)]
+            assert found == [paper.paper_id, other.paper_id], question
+
+
+def test_a_name_is_not_made_of_ordinary_words_in_a_row(retriever):
+    """A one-word name whose letters are also two common words in a row ("OFA", "of a") is found where it is
+    written, never in those words."""
+    resolver = Resolver(retriever)
+    words = resolver.lexicon.words
+    split = {}
+    for key, owners in resolver.keyword.names.items():
+        form = resolver.lexicon.forms.get(key, "")
+        if len(owners) == 1 and key.isalpha() and len(re.findall(r"[A-Za-z0-9]+", form)) == 1 \
+                and resolver.lexicon.name_uses[key][0] < COMMON_USES:  # not the field's term ("GPT")
+            cut = next((i for i in range(1, len(key)) if min(words.get(key[:i], 0), words.get(key[i:], 0)) >= 20),
+                       None)
+            if cut:
+                split[key] = (form, key[:cut], key[cut:])
+    assert split  # the collection has such names
+    for key, (form, first, second) in split.items():
+        owner = resolver.keyword.names[key][0]
+        assert owner in [r.paper_id for r in resolver.references(f"What does {form} report on its data?")], key
+        assert owner not in [r.paper_id for r in resolver.references(
+            f"What does the section {first} {second} paper report?")], key
+
+
+def test_the_words_an_acronym_abbreviates_name_its_paper(retriever, corpus_papers):
+    """"Learn to Inference (LTI)" in an abstract: "the Learn to Inference strategy" is that paper."""
+    rng = random.Random(f"{SEED}-expansions")
+    resolver = Resolver(retriever)
+    written = [(p, e) for p in corpus_papers for e in expansions(fold(p.abstract))
+               if resolver.keyword.names.get(normalise_name(e)) == [p.paper_id]]
+    assert len(written) >= 5
+    others = [p for p in corpus_papers if name_of(p, corpus_papers)]
+    for paper, phrase in rng.sample(written, min(12, len(written))):
+        other = rng.choice([p for p in others if p is not paper])
+        question = f"How do {name_of(other, corpus_papers)} and the {phrase} approach differ?"
+        found = [r.paper_id for r in resolver.references(question)]
+        assert paper.paper_id in found and other.paper_id in found, question
+
+
+def test_one_title_word_inside_a_description_names_no_title(retriever, corpus_papers):
+    """A list piece that describes a paper in many words is searched, not taken for the one title that shares
+    one of its rarer words."""
+    rng = random.Random(f"{SEED}-description")
+    resolver = Resolver(retriever)
+    counts = Counter(w for p in corpus_papers for w in {w.lower() for w in re.findall(r"[A-Za-z]+", p.title)})
+    others = [p for p in corpus_papers if name_of(p, corpus_papers)]
+    for paper in rng.sample(corpus_papers, 10):
+        rare = [w for w in re.findall(r"[A-Za-z]{5,}", paper.title) if counts[w.lower()] == 1]
+        if not rare:
+            continue
+        other = rng.choice([p for p in others if p is not paper])
+        question = (f"Compare {name_of(other, corpus_papers)} with the one that studies scaling behaviour of "
+                    f"instruction data selection for multilingual reasoning under limited {rare[0].lower()}.")
+        via = {r.paper_id: r.via for r in resolver.references(question)}
+        assert via.get(paper.paper_id) != "title", question
