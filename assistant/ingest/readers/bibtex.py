@@ -17,6 +17,7 @@ from assistant.ingest.latex import clean_bibtex
 from assistant.ingest.readers.base import CorpusError, Skipped, find_arxiv_id, normalise_arxiv_id, paper_or_skip
 from assistant.types import Paper
 
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _VENUES = ("journal", "journaltitle", "booktitle", "venue", "eventtitle", "series")
 
 
@@ -63,12 +64,15 @@ def read_bibtex(path: Path, text: str) -> list[Paper | Skipped]:
         where = f"{path}:{line}"
         fields = {f.key.lower(): f.value for f in entry.fields}
         text_of = {k: clean_bibtex(str(v)).strip() for k, v in fields.items() if isinstance(v, str | int)}
-        authors = [_name(p) for p in fields.get("author", [])] if isinstance(fields.get("author"), list) else []
+        names = fields.get("author") if isinstance(fields.get("author"), list) else []
+        authors = [n for n in map(_name, names) if n.casefold() != "others"]  # "and others": et al.
         eprint = text_of.get("eprint", "")
         arxiv = normalise_arxiv_id(eprint) if eprint and text_of.get("archiveprefix", "arxiv").lower() == "arxiv" \
             else None
         year = text_of.get("year", "")
-        date = text_of.get("date") or " ".join(p for p in (text_of.get("month", ""), year) if p)
+        month = text_of.get("month", "")
+        month = month.capitalize() if month.lower() in _MONTHS else month  # the macro `may` -> "May"
+        date = text_of.get("date") or " ".join(p for p in (month, year) if p)
         keywords = re.split(r"\s*[;,]\s*", text_of.get("keywords", "")) if text_of.get("keywords") else []
         out.append(paper_or_skip(
             text_of.get("title"), text_of.get("abstract"), where, f"{path.name}:{line}", key=entry.key,
