@@ -139,6 +139,13 @@ def _keys(paper: Paper) -> list[str]:
     return keys
 
 
+def _union(first: tuple[str, ...], later: tuple[str, ...]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}  # casefolded -> the first spelling
+    for value in (*first, *later):
+        seen.setdefault(value.casefold(), value)
+    return tuple(seen.values())
+
+
 def _merge(first: Paper, later: Paper) -> Paper:
     """`first` with what it lacks taken from a later duplicate; keywords are the union; the link is recomputed."""
     names = first.author_names or later.author_names
@@ -152,7 +159,7 @@ def _merge(first: Paper, later: Paper) -> Paper:
         doi=first.doi or later.doi,
         arxiv_id=first.arxiv_id or later.arxiv_id,
         record_url=first.record_url or later.record_url,
-        keywords=tuple({k.casefold(): k for k in reversed((*first.keywords, *later.keywords))}.values())[::-1],
+        keywords=_union(first.keywords, later.keywords),
     )
     if merged.doi or merged.arxiv_id or merged.record_url:
         return replace(merged, url=paper_url(merged.title, merged.arxiv_id, merged.record_url, merged.doi))

@@ -1,7 +1,8 @@
 """Reads a Zotero library: its data directory (~/Zotero) or the zotero.sqlite in it, never changing or locking it.
 
 The database is copied (with its -wal and -journal files, when present) to a temp directory and the copy is
-opened with `mode=ro`. Opening the live file with `immutable=1` would also take no lock, but SQLite then
+opened with `mode=ro` (`mode=rw` when a -journal came along: Zotero was mid-transaction, and SQLite must roll
+that back in the copy to see the last committed library; the original is never opened by SQLite). Opening the live file with `immutable=1` would also take no lock, but SQLite then
 assumes the file cannot change: a write by a running Zotero mid-read gives wrong rows or "malformed" errors,
 and committed changes still in the -wal file are not seen. A copy is a plain read of the bytes, which no
 Zotero lock stops (Zotero holds an exclusive lock while it runs); a copy taken while Zotero was writing is
@@ -144,7 +145,8 @@ def read_zotero(path: Path) -> list[Paper | Skipped]:
         except OSError as e:
             raise CorpusError(f"{db}: cannot read ({e.strerror})") from None
         try:
-            con = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)
+            mode = "rw" if copy.with_name(DATABASE + "-journal").exists() else "ro"
+            con = sqlite3.connect(f"{copy.as_uri()}?mode={mode}", uri=True)
         except sqlite3.Error as e:
             raise CorpusError(f"{db}: cannot open ({e})") from None
         try:
