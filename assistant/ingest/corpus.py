@@ -106,7 +106,7 @@ def _is_zotero_dir(path: Path) -> bool:
 
 def _expand(paths: Sequence[Path]) -> Iterator[Path]:
     """Files as given; directories -> their known-format files, recursively, sorted, hidden ones skipped. A Zotero
-    data directory is one source (its attachments under storage/ are not read)."""
+    data directory (one holding zotero.sqlite) is one source: its storage/ attachments are not read."""
     for path in map(Path, paths):
         if not path.is_dir() or _is_zotero_dir(path):
             yield path
@@ -117,7 +117,9 @@ def _expand(paths: Sequence[Path]) -> Iterator[Path]:
             and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         libraries = sorted({p.parent for p in found if p.name == DATABASE})
-        found = [p for p in found if not any(p.is_relative_to(lib) for lib in libraries)]
+        # Other SQLite files met on the way (better-bibtex.sqlite, a browser's) are no libraries; named, they are.
+        found = [p for p in found if not any(p.is_relative_to(lib) for lib in libraries)
+                 and p.suffix.lower() not in _BINARY]
         found = sorted([*found, *libraries])
         if not found:
             raise CorpusError(f"{path}: no {', '.join(_RECORDS)} files (Daily Papers pages, records), no "

@@ -2,11 +2,12 @@
 
 The database is copied (with its -wal and -journal files, when present) to a temp directory and the copy is
 opened with `mode=ro` (`mode=rw` when a -journal came along: Zotero was mid-transaction, and SQLite must roll
-that back in the copy to see the last committed library; the original is never opened by SQLite). Opening the live file with `immutable=1` would also take no lock, but SQLite then
-assumes the file cannot change: a write by a running Zotero mid-read gives wrong rows or "malformed" errors,
-and committed changes still in the -wal file are not seen. A copy is a plain read of the bytes, which no
-Zotero lock stops (Zotero holds an exclusive lock while it runs); a copy taken while Zotero was writing is
-detected (the file changed during the copy) and taken again.
+that back in the copy to see the last committed library). The original is never opened by SQLite at all.
+Opening the live file with `immutable=1` would also take no lock, but SQLite then assumes the file cannot
+change: a write by a running Zotero mid-read gives wrong rows or "malformed" errors, and committed changes still
+in the -wal file are not seen. A copy is a plain read of the bytes, which no Zotero lock stops (Zotero holds an
+exclusive lock while it runs); a copy taken while Zotero was writing is detected (the files changed during the
+copy) and taken again.
 
 Read: regular items (not notes, attachments, annotations, trashed or feed items) with title, abstractNote,
 creators (authors), date, DOI, url, publicationTitle/proceedingsTitle/conferenceName, tags, and the arXiv id
