@@ -74,7 +74,7 @@ def _date(where: str, value: Any) -> tuple[str | None, int | None]:
     if parts:
         try:
             first = [int(p) for p in parts[0]]
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, KeyError):
             raise CorpusError(f"{where}: 'issued' date-parts {parts!r} are not numbers like [[2023, 5, 17]]") from None
         if first:
             return "-".join([f"{first[0]:04d}", *(f"{p:02d}" for p in first[1:3])]), first[0]
