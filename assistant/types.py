@@ -23,12 +23,22 @@ class Paper:
     paper_id: str  # stable: derived from the normalised title
     title: str
     abstract: str
-    url: str
-    authors: str | None = None  # names as given, when a record has them
+    url: str  # the best link: DOI, else arXiv, else the record's URL, else an arXiv title search
+    author_names: tuple[str, ...] = ()  # in order, "Given Family" where the source splits names
     author_count: int | None = None
-    published: str | None = None  # as shown in the source ("Oct 22, 2024", "Aug 13", "2023")
-    arxiv_id: str | None = None
+    published: str | None = None  # the date as the source gives it ("Oct 22, 2024", "Aug 13", "2023-05-17")
+    arxiv_id: str | None = None  # bare, version kept when given ("2305.10314v2")
     origin: str = ""  # "file:line" the record was read from
+    year: int | None = None
+    venue: str | None = None  # journal, proceedings or conference
+    doi: str | None = None  # bare ("10.48550/arXiv.2305.10314")
+    keywords: tuple[str, ...] = ()
+    record_url: str | None = None  # the URL the record itself gives, when it gives one
+
+    @property
+    def authors(self) -> str | None:
+        """The names for display, joined by ", "."""
+        return ", ".join(self.author_names) or None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,9 +69,14 @@ class StoredChunk:
     n_chunks: int = 0
     published: str | None = None
     author_count: int | None = None
-    authors: str | None = None
+    authors: tuple[str, ...] = ()
     abstract: str | None = None  # the whole abstract, stored on each paper's first chunk
     embedding: list[float] | None = None
+    year: int | None = None
+    venue: str | None = None
+    doi: str | None = None
+    arxiv_id: str | None = None
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

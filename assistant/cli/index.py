@@ -23,14 +23,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         rebuild=args.rebuild, prune=args.prune, progress=not args.quiet,
     )
     data = report.to_dict()
+    skipped = result.skipped
     if args.json:
+        listed = [{"where": s.where, "title": s.title, "reason": s.reason} for s in skipped]
         print_json({k: data[k] for k in ("files", "papers_seen", "papers_new", "papers_updated",
                                           "papers_unchanged", "chunks_embedded", "seconds")}
-                   | ({"papers_removed": data["papers_removed"]} if args.prune else {}))
+                   | ({"papers_removed": data["papers_removed"]} if args.prune else {})
+                   | ({"entries_skipped": len(skipped)} if skipped else {})
+                   | ({"skipped": listed} if skipped and args.verbose else {}))
     else:
         print(
-            f"Read {report.files} file(s): {len(result.entries)} entries, {report.papers_seen} unique papers.\n"
-            f"New {report.papers_new}, updated {report.papers_updated}, unchanged {report.papers_unchanged}"
+            f"Read {report.files} file(s): {len(result.entries)} entries, {report.papers_seen} unique papers"
+            + (f"; skipped {len(skipped)} entries without an abstract"
+               + ("" if args.verbose else " (--verbose lists them)") if skipped else "") + ".\n"
+            + "".join(terminal_safe(f"  skipped {s.where}: {s.title[:80]} ({s.reason})\n")
+                      for s in skipped if args.verbose)
+            + f"New {report.papers_new}, updated {report.papers_updated}, unchanged {report.papers_unchanged}"
             + (f", removed {report.papers_removed}" if args.prune else "")
             + f"; embedded {report.chunks_embedded} chunks in {report.seconds:.1f} s.\n"
             f"Store: {settings.store.url or settings.store.path}"
@@ -78,10 +86,12 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ingest", help="read papers and (re)build the index incrementally")
-    p.add_argument("paths", nargs="*", help="files or directories (default: the built-in corpus)")
+    p.add_argument("paths", nargs="*", help="files, directories or Zotero data directories (default: the "
+                   "built-in corpus)")
     p.add_argument("--rebuild", action="store_true", help="drop the collection and start over")
     p.add_argument("--prune", action="store_true", help="remove papers that are no longer in PATHs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="list the entries skipped (no abstract), file and line")
     add_common(p)
     p.set_defaults(func=cmd_ingest)
 

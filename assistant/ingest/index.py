@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from assistant.config import ChunkingSettings, ConfigError, Settings
 from assistant.search.keyword import index_dir, refresh_keyword_index
-from assistant.search.store import PaperStore
+from assistant.search.store import CHUNK_FORMAT, PaperStore, paper_metadata
 from assistant.types import Chunk, Paper
 
 if TYPE_CHECKING:
@@ -56,8 +56,10 @@ def make_splitter(chunking: ChunkingSettings) -> SentenceSplitter:
 
 
 def paper_hash(paper: Paper, chunking: ChunkingSettings) -> str:
-    """Changes whenever anything written for the paper would change (text, metadata or chunking)."""
-    payload = {**paper.to_dict(), "origin": None, "chunking": [chunking.chunk_size, chunking.chunk_overlap]}
+    """Changes whenever anything written for the paper would change (text, metadata, its stored form or chunking),
+    so a store written in an older `CHUNK_FORMAT` is rewritten paper by paper by the next ingest."""
+    payload = {**paper.to_dict(), "origin": None, "chunking": [chunking.chunk_size, chunking.chunk_overlap],
+               "format": CHUNK_FORMAT}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -86,6 +88,7 @@ def _node(chunk: Chunk, paper: Paper, h: str, n_chunks: int, vector: list[float]
     from llama_index.core.schema import TextNode
 
     meta: dict[str, str | int] = {
+        "format": CHUNK_FORMAT,
         "paper_id": paper.paper_id,
         "title": paper.title,
         "url": paper.url,
@@ -94,12 +97,7 @@ def _node(chunk: Chunk, paper: Paper, h: str, n_chunks: int, vector: list[float]
         "paper_hash": h,
         "origin": paper.origin,
     }
-    if paper.published:
-        meta["published"] = paper.published
-    if paper.author_count is not None:
-        meta["author_count"] = paper.author_count
-    if paper.authors:
-        meta["authors"] = paper.authors
+    meta |= paper_metadata(paper)
     if chunk.position == 0:
         meta["abstract"] = paper.abstract  # the whole abstract once per paper, for the paper browser
     return TextNode(id_=chunk.chunk_id, text=chunk.text, metadata=meta, embedding=vector)

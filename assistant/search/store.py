@@ -18,12 +18,18 @@ from urllib.parse import urlparse
 
 from assistant.config import Settings
 from assistant.search.embeddings import model_slug
-from assistant.types import StoredChunk
+from assistant.types import Paper, StoredChunk
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
     from llama_index.vector_stores.chroma import ChromaVectorStore
+
+
+# What each chunk's metadata holds, written with it as "format" (absent: 1). 2: authors and keywords joined by
+# "; " with lowercase copies for matching (authors_lc, keywords_lc), year as an int, venue, doi, arxiv_id.
+CHUNK_FORMAT = 2
+LIST_SEPARATOR = "; "  # Chroma metadata is scalar: lists are stored joined (a ";" in a value becomes ",")
 
 
 class StoreError(RuntimeError):
@@ -218,6 +224,22 @@ class PaperStore:
             self.collection.delete(where={"paper_id": {"$in": ids[i : i + 500]}})
 
 
+def paper_metadata(paper: Paper) -> dict[str, str | int]:
+    """The paper's fields as scalar Chroma metadata (CHUNK_FORMAT 2); absent fields are left out."""
+    meta: dict[str, str | int] = {}
+    for key in ("published", "venue", "doi", "arxiv_id"):
+        if value := getattr(paper, key):
+            meta[key] = value
+    for key, value in (("author_count", paper.author_count), ("year", paper.year)):
+        if value is not None:
+            meta[key] = value
+    for key, values in (("authors", paper.author_names), ("keywords", paper.keywords)):
+        if values:
+            joined = LIST_SEPARATOR.join(v.replace(";", ",") for v in values)
+            meta[key], meta[f"{key}_lc"] = joined, joined.casefold()
+    return meta
+
+
 def _record(chunk_id: str, meta: Any, doc: str | None, embedding: list[float] | None = None) -> StoredChunk:
     meta = dict(meta or {})
 
@@ -225,10 +247,20 @@ def _record(chunk_id: str, meta: Any, doc: str | None, embedding: list[float] | 
         value = meta.get(key)
         return str(value) if value not in (None, "") else None
 
+    def number(key: str) -> int | None:
+        return int(meta[key]) if text(key) else None
+
+    def listed(key: str) -> tuple[str, ...]:
+        # Format 1 stored authors as one display string joined by ", "; it had no keywords.
+        sep = LIST_SEPARATOR if int(meta.get("format", 1)) >= 2 else ", "
+        return tuple(v.strip() for v in (text(key) or "").split(sep.strip()) if v.strip())
+
     return StoredChunk(
         chunk_id=chunk_id, paper_id=str(meta["paper_id"]), title=str(meta.get("title", "")),
         url=str(meta.get("url", "")), position=int(meta.get("position", 0)), text=doc or "",
         paper_hash=str(meta.get("paper_hash", "")), n_chunks=int(meta.get("n_chunks", 0)),
-        published=text("published"), author_count=int(meta["author_count"]) if text("author_count") else None,
-        authors=text("authors"), abstract=text("abstract"), embedding=embedding,
+        published=text("published"), author_count=number("author_count"),
+        authors=listed("authors"), abstract=text("abstract"), embedding=embedding,
+        year=number("year"), venue=text("venue"), doi=text("doi"), arxiv_id=text("arxiv_id"),
+        keywords=listed("keywords"),
     )

@@ -122,7 +122,9 @@ def test_dedupe_keeps_first_and_fills_metadata(tmp_path):
 )
 def test_paper_url(arxiv_id, url):
     assert paper_url("A & B?", arxiv_id=arxiv_id) == (url or "https://arxiv.org/search/?query=A+%26+B%3F&searchtype=title")
-    assert paper_url("A & B?", arxiv_id=arxiv_id, url="https://x.org/p") == "https://x.org/p"
+    # An arXiv id is preferred to the record's own URL (which is often a PDF or a moving publisher page).
+    assert paper_url("A & B?", arxiv_id=arxiv_id, url="https://x.org/p") == (
+        url if url and "/abs/" in url else "https://x.org/p")
 
 
 def test_jsonl_json_and_csv_records(tmp_path):

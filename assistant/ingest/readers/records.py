@@ -1,4 +1,5 @@
 """Reads structured paper records: JSONL (one object a line), JSON (a list or {"papers": [...]}) and CSV.
+A JSON list of items with a "type" is CSL-JSON (Zotero's export) and goes to `csl`.
 
 Known fields only: an unknown key or column (a typo like "abstarct") is an error naming it and the line.
 """
@@ -11,7 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from assistant.ingest.readers.base import CorpusError, make_paper, normalise_arxiv_id
+from assistant.ingest.readers.base import CorpusError, Skipped, make_paper, normalise_arxiv_id
+from assistant.ingest.readers.csl import is_csl, read_csl_items
 from assistant.types import Paper
 
 FIELDS = ("title", "abstract", "authors", "author_count", "year", "published", "url", "arxiv_id")
@@ -29,17 +31,19 @@ def _text(where: str, key: str, value: Any) -> str | None:
     return value.strip() or None
 
 
-def _authors(where: str, value: Any) -> str | None:
+def _authors(where: str, value: Any) -> tuple[str, ...]:
+    """A list of names, or one string of names separated by commas."""
     if isinstance(value, list):
         if not all(isinstance(a, str) for a in value):
             raise CorpusError(f"{where}: 'authors' must be a string or a list of names")
-        return ", ".join(a.strip() for a in value if a.strip()) or None
-    return _text(where, "authors", value)
+        return tuple(a.strip() for a in value if a.strip())
+    text = _text(where, "authors", value)
+    return tuple(a.strip() for a in text.split(",") if a.strip()) if text else ()
 
 
-def _author_count(where: str, value: Any, authors: str | None) -> int | None:
+def _author_count(where: str, value: Any, authors: tuple[str, ...]) -> int | None:
     if value is None or value == "":
-        return len([a for a in authors.split(",") if a.strip()]) if authors else None
+        return len(authors) or None
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -86,11 +90,13 @@ def read_jsonl(path: Path, text: str) -> list[Paper]:
     return papers
 
 
-def read_json(path: Path, text: str) -> list[Paper]:
+def read_json(path: Path, text: str) -> list[Paper | Skipped]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise CorpusError(f"{path}:{e.lineno}: invalid JSON ({e.msg} at column {e.colno})") from None
+    if is_csl(data):
+        return read_csl_items(path, text, data)
     if isinstance(data, dict) and isinstance(data.get("papers"), list):
         data = data["papers"]
     if not isinstance(data, list):
