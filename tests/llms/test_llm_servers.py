@@ -45,7 +45,7 @@ def wait_http(url: str, seconds: float = 90) -> None:
 def start_llama_server(model: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port",
-         str(port), "--n_ctx", "1024", "--model_alias", "smol"],
+         str(port), "--n_ctx", "4096", "--model_alias", "smol"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
     )
     try:
