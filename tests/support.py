@@ -33,3 +33,17 @@ def make_settings(store: Path, **groups):
     for key, value in groups.items():
         data.setdefault(key, {}).update(value) if isinstance(value, dict) else data.__setitem__(key, value)
     return Settings.model_validate(data)
+
+
+def read_or_error(tmp: Path, name: str, data: bytes) -> list | None:
+    """Write `data` as tmp/name and read it: the papers, or None when it is refused with a CorpusError, whose
+    message must start with the file's path (property tests feed readers cut and corrupted files)."""
+    from assistant.ingest.corpus import CorpusError, read_file
+
+    path = tmp / name
+    path.write_bytes(data)
+    try:
+        return read_file(path)
+    except CorpusError as e:
+        assert str(e).startswith(str(path)) and "\n" not in str(e), str(e)
+        return None

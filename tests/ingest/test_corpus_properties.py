@@ -10,9 +10,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.ingest.corpus import CorpusError, clean_latex, normalise_title, paper_id_for, read_file, read_paths
+from assistant.ingest.corpus import clean_latex, normalise_title, paper_id_for, read_paths
 from assistant.ingest.readers.records import FIELDS
-from tests.support import CORPUS
+from tests.support import CORPUS, read_or_error
 
 CAPTURES = sorted(CORPUS.glob("*.txt"))
 REAL_LINES = sorted({line for p in CAPTURES[2:3] + CAPTURES[:1] for line in p.read_text().split("\n")})
@@ -20,12 +20,8 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 
 def _parse(tmp: Path, name: str, data: bytes) -> None:
-    path = tmp / name
-    path.write_bytes(data)
-    try:
-        papers = read_file(path)
-    except CorpusError as e:
-        assert str(e).startswith(str(path))
+    papers = read_or_error(tmp, name, data)
+    if papers is None:
         return
     assert papers
     for p in papers:

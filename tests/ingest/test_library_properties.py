@@ -8,8 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.ingest.corpus import CorpusError, read_file
-from tests.support import ROOT
+from tests.support import ROOT, read_or_error
 
 DATA = ROOT / "tests" / "data"
 EXPORTS = ["library.bib", "library.ris", "library.json", "arxiv.atom"]
@@ -17,12 +16,8 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 
 def _parse(tmp: Path, name: str, data: bytes) -> None:
-    path = tmp / name
-    path.write_bytes(data)
-    try:
-        papers = read_file(path)
-    except CorpusError as e:
-        assert str(e).startswith(str(path)) and "\n" not in str(e)
+    papers = read_or_error(tmp, name, data)
+    if papers is None:
         return
     for p in papers:
         assert p.title.strip() and p.abstract.strip() and p.url.startswith(("https://", "http://"))
