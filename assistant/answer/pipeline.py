@@ -109,12 +109,8 @@ class Pipeline:
 
     def _abstracts(self, paper_ids: list[str]) -> dict[str, str]:
         """paper id -> its whole abstract, as stored with its first chunk (a hit holds only its matched chunks)."""
-        out = {}
-        for pid in paper_ids:
-            first = self.retriever.store.paper(pid)
-            if first is not None and first.abstract:
-                out[pid] = first.abstract
-        return out
+        firsts = self.retriever.store.first_chunks(list(dict.fromkeys(paper_ids)))
+        return {pid: first.abstract for pid, first in firsts.items() if first.abstract}
 
     def relevant(self, retrieval: Retrieval) -> bool:
         """Some source is close enough to the question, or the question names a paper of the collection (a

@@ -214,9 +214,16 @@ class PaperStore:
 
     def paper(self, paper_id: str) -> StoredChunk | None:
         """One paper's first chunk, which holds the whole abstract (for the paper browser)."""
-        got = self.collection.get(where={"$and": [{"paper_id": paper_id}, {"position": 0}]},
+        return self.first_chunks([paper_id]).get(paper_id)
+
+    def first_chunks(self, paper_ids: list[str]) -> dict[str, StoredChunk]:
+        """paper id -> its first chunk (which holds the whole abstract), for the given papers, in one query."""
+        if not paper_ids:
+            return {}
+        got = self.collection.get(where={"$and": [{"paper_id": {"$in": list(paper_ids)}}, {"position": 0}]},
                                   include=["metadatas", "documents"])
-        return _record(got["ids"][0], got["metadatas"][0], got["documents"][0]) if got["ids"] else None
+        records = (_record(i, m, d) for i, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True))
+        return {r.paper_id: r for r in records}
 
     def delete_papers(self, paper_ids: Iterable[str]) -> None:
         ids = list(paper_ids)
