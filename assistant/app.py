@@ -13,6 +13,7 @@ from assistant.answer.pipeline import Pipeline
 from assistant.answer.prompts import Prompts
 from assistant.config import LLMSettings, Settings
 from assistant.llms.registry import BackendPool, Registry
+from assistant.search.collections import Collections
 from assistant.search.retriever import Retriever
 from assistant.search.store import PaperStore
 
@@ -27,9 +28,10 @@ class App:
     settings: Settings
     store: PaperStore
     embedder: BaseEmbedding
-    retriever: Retriever
+    retriever: Retriever  # the default collection's (`store.collection`)
     backends: BackendPool
     pipeline: Pipeline
+    collections: Collections  # every named collection's retriever, opened on first use
 
     @property
     def registry(self) -> Registry:
@@ -67,5 +69,6 @@ def build(settings: Settings, *, registry: Registry | None = None, backend: Back
     llm = LLMSettings.model_validate({**settings.llm.model_dump(), "backend": backend.name}) if backend \
         else settings.llm
     backends = BackendPool(registry, llm, {backend.name: backend} if backend else None)
-    pipeline = Pipeline(settings, retriever, backends, Prompts(settings.prompts_dir))
-    return App(settings, store, embedder, retriever, backends, pipeline)
+    collections = Collections(settings, embedder, retriever)
+    pipeline = Pipeline(settings, retriever, backends, Prompts(settings.prompts_dir), collections)
+    return App(settings, store, embedder, retriever, backends, pipeline, collections)

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +24,8 @@ from pydantic_settings import (
 CONFIG_ENV = "PAPER_ASSISTANT_CONFIG"
 DEFAULT_CONFIG_NAME = "paper-assistant.toml"
 PACKAGED_EMBEDDING = "all-MiniLM-L6-v2"
+DEFAULT_COLLECTION = "default"
+COLLECTION_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # lowercase letters, digits, - and _; safe in paths and Chroma
 
 
 class ConfigError(ValueError):
@@ -40,7 +42,14 @@ class StoreSettings(_Group):
         None, description="Chroma server URL (http://host:8000); when set the store is remote and `path` only "
         "holds the BM25 index."
     )
-    collection_prefix: str = Field("papers", description="Collection names are <prefix>-<embedding model>.")
+    collection_prefix: str = Field(
+        "papers", description="Chroma collection names are <prefix>-[<collection>-]<embedding model>."
+    )
+    collection: str = Field(
+        DEFAULT_COLLECTION, pattern=COLLECTION_PATTERN,
+        description="The named collection commands read and write (`--collection`); each keeps its own papers, "
+        "BM25 index and incremental state.",
+    )
 
 
 class CorpusSettings(_Group):
@@ -125,6 +134,10 @@ class UISettings(_Group):
     insecure_no_auth: bool = Field(False, description="Allow a non-loopback bind without auth.")
     concurrency: int = Field(1, ge=1, description="Generations served at once; others wait in the queue.")
     max_queue: int = Field(64, ge=1, description="Requests waiting before new ones are told the app is busy.")
+    max_upload_mb: float = Field(20.0, gt=0, le=2048, description="Largest file the Papers tab accepts, in MB.")
+    max_upload_files: int = Field(10, ge=1, le=1000, description="Files accepted in one upload.")
+    chats_dir: Path = Field(Path("data/chats"), description="Directory where the page saves conversations "
+                            "(one JSON file per chat).")
 
 
 class Settings(BaseSettings):
@@ -204,6 +217,42 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
         raise ConfigError(_format_error(e, "settings (env PAPER_ASSISTANT_* or command-line flags)")) from e
 
 
+class Filters(BaseModel):
+    """What a search may return: a year range, an author, a venue. Applied inside dense and BM25 search, before
+    ranking (`search.filters`); parsed from a question's own words by `answer.filters`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    year_from: int | None = Field(None, ge=1000, le=3000, description="Earliest year (inclusive).")
+    year_to: int | None = Field(None, ge=1000, le=3000, description="Latest year (inclusive).")
+    author: str | None = Field(None, min_length=1, max_length=200, description="An author's name, or part of it.")
+    venue: str | None = Field(None, min_length=1, max_length=200, description="A venue's name, or part of it.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Filters:
+        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
+            raise ValueError(f"year_from {self.year_from} is after year_to {self.year_to}")
+        return self
+
+    @property
+    def active(self) -> bool:
+        return any(v is not None for v in (self.year_from, self.year_to, self.author, self.venue))
+
+    def merged(self, other: Filters) -> Filters:
+        """These filters, with `other`'s values where these have none (the page's controls beat the question)."""
+        return Filters.model_validate({k: v if v is not None else getattr(other, k)
+                                       for k, v in self.model_dump().items()})
+
+    def label(self) -> str:
+        """How the sources panel and exports say it: "2024–", "2021–2023", "–2021", "author Smith", "venue ACL"."""
+        parts = []
+        if self.year_from is not None or self.year_to is not None:
+            a, b = self.year_from, self.year_to
+            parts.append(str(a) if a == b else f"{a or ''}–{b or ''}")
+        parts += [f"{what} {value}" for what, value in (("author", self.author), ("venue", self.venue)) if value]
+        return ", ".join(parts)
+
+
 class Options(BaseModel):
     """Per-request choices (the UI's settings area, an API call), validated with the bounds of the settings they
     override and frozen: they travel with one request, nothing is cloned or patched. `for_request` fills what a
@@ -215,12 +264,15 @@ class Options(BaseModel):
     k: int = Field(ge=1, le=50, description="Number of source papers.")
     hybrid: bool = Field(description="Fuse BM25 with dense search.")
     rerank: bool = Field(description="Rerank with the cross-encoder.")
+    collection: str = Field(pattern=COLLECTION_PATTERN, description="The collection to search.")
+    filters: Filters = Field(default_factory=Filters, description="Year, author and venue filters.")
 
     @classmethod
     def for_request(cls, settings: Settings, **chosen: Any) -> Options:
         """The settings' defaults with the caller's non-None choices; a bad value is a ConfigError naming it."""
         values: dict[str, Any] = {"backend": settings.llm.backend, "k": settings.retrieval.k,
-                                  "hybrid": settings.retrieval.hybrid, "rerank": settings.retrieval.rerank}
+                                  "hybrid": settings.retrieval.hybrid, "rerank": settings.retrieval.rerank,
+                                  "collection": settings.store.collection}
         values |= {key: value for key, value in chosen.items() if value is not None}
         try:
             return cls.model_validate(values)

@@ -150,6 +150,8 @@ class Answer:
     unsupported: list[str] = field(default_factory=list)
     kind: QuestionKind = QuestionKind.FACTUAL
     standalone_question: str | None = None  # the condensed question, for follow-ups
+    filters: str = ""  # the filters the sources passed, as Filters.label() says them; "" for none
+    collection: str = "default"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -160,6 +162,8 @@ class Answer:
             "sources": [s.to_dict() for s in self.sources],
             "model": self.model,
             "timings": self.timings.to_dict(),
+            "collection": self.collection,
+            "filters": self.filters or None,
         }
 
 

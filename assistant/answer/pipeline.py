@@ -17,12 +17,14 @@ from dataclasses import dataclass, replace
 
 from assistant.answer.citations import check
 from assistant.answer.context import sources_for
+from assistant.answer.filters import parse_filters
 from assistant.answer.plan import Retrieval, plan
 from assistant.answer.prompts import Prompts, strip_echoes
 from assistant.answer.refusal import absent_detail, missing_title, must_refuse
-from assistant.config import Options, Settings
+from assistant.config import ConfigError, Options, Settings
 from assistant.llms.base import Backend, Message, Request
 from assistant.llms.registry import BackendPool
+from assistant.search.collections import Collections
 from assistant.search.retriever import Retriever
 from assistant.types import REFUSAL, Answer, QuestionKind, Source, Timings
 
@@ -39,7 +41,8 @@ class QuestionError(ValueError):
 class SourcesFound:
     sources: list[Source]
     kind: QuestionKind
-    standalone: str  # the question retrieval used (condensed when there was history)
+    standalone: str  # the question retrieval used (condensed when there was history, without filter words)
+    filters: str = ""  # the filters applied, as `Filters.label()` says them ("2024–, author Smith"); "" for none
 
 
 @dataclass(frozen=True)
@@ -70,11 +73,30 @@ def clean_question(question: str) -> str:
 
 class Pipeline:
     def __init__(self, settings: Settings, retriever: Retriever, backends: BackendPool,
-                 prompts: Prompts | None = None) -> None:
+                 prompts: Prompts | None = None, collections: Collections | None = None) -> None:
         self.settings = settings
-        self.retriever = retriever
+        self.retriever = retriever  # the default collection's
         self.backends = backends
         self.prompts = prompts or Prompts(settings.prompts_dir)
+        self.collections = collections
+
+    def retriever_for(self, options: Options) -> Retriever:
+        """The retriever of the collection the request names (reopened after an upload changed it)."""
+        if self.collections is not None:
+            return self.collections.retriever(options.collection)
+        if options.collection != self.retriever.store.collection_label:
+            raise ConfigError(f"collection {options.collection!r}: this pipeline serves only "
+                              f"{self.retriever.store.collection_label!r}")
+        return self.retriever
+
+    def with_question_filters(self, question: str, options: Options) -> tuple[str, Options]:
+        """The filters the question states in its words ("since 2024", "by Smith") added to the request's own
+        (the question's win where both set one), and the question without those words."""
+        parsed = parse_filters(question, self.retriever_for(options).filter_index)
+        if not parsed.filters.active:
+            return question, options
+        filters = parsed.filters.merged(options.filters)
+        return parsed.question, Options.model_validate({**options.model_dump(), "filters": filters.model_dump()})
 
     def options(self, **chosen: object) -> Options:
         """This pipeline's default options with the caller's choices (None = default); validated."""
@@ -99,7 +121,8 @@ class Pipeline:
         return line[:MAX_QUESTION_CHARS] or question
 
     def retrieve(self, question: str, options: Options | None = None) -> Retrieval:
-        return plan(self.retriever, question, options or self.options(), self.settings.retrieval.per_item)
+        options = options or self.options()
+        return plan(self.retriever_for(options), question, options, self.settings.retrieval.per_item)
 
     def sources_for(self, question: str, retrieval: Retrieval,
                     abstracts: dict[str, str] | None = None) -> list[Source]:
@@ -107,9 +130,9 @@ class Pipeline:
             abstracts = self._abstracts([h.paper_id for h in retrieval.hits])
         return sources_for(question, retrieval.hits, retrieval.kind, self.settings.retrieval.source_tokens, abstracts)
 
-    def _abstracts(self, paper_ids: list[str]) -> dict[str, str]:
+    def _abstracts(self, paper_ids: list[str], options: Options | None = None) -> dict[str, str]:
         """paper id -> its whole abstract, as stored with its first chunk (a hit holds only its matched chunks)."""
-        firsts = self.retriever.store.first_chunks(list(dict.fromkeys(paper_ids)))
+        firsts = self.retriever_for(options or self.options()).store.first_chunks(list(dict.fromkeys(paper_ids)))
         return {pid: first.abstract for pid, first in firsts.items() if first.abstract}
 
     def relevant(self, retrieval: Retrieval) -> bool:
@@ -175,20 +198,28 @@ class Pipeline:
         asked = clean_question(question)
         backend = self.backends.get(options.backend)
         standalone = self.condense(asked, history or [], backend)
+        standalone, options = self.with_question_filters(standalone, options)
+        label = options.filters.label() if options.filters.active else ""
         retrieval = self.retrieve(standalone, options)
         t_retrieve = time.perf_counter() - start
-        abstracts = self._abstracts([h.paper_id for h in retrieval.hits])
+        abstracts = self._abstracts([h.paper_id for h in retrieval.hits], options)
         sources = self.sources_for(standalone, retrieval, abstracts)
-        yield SourcesFound(sources, retrieval.kind, standalone)
+        yield SourcesFound(sources, retrieval.kind, standalone, label)
 
         def finish(text: str, refused: bool, first: float | None, **extra: object) -> Finished:
             timings = Timings(round(t_retrieve, 4), None if first is None else round(first, 4),
                               round(time.perf_counter() - start, 4))
             answer = Answer(question=asked, answer=text, refused=refused, citations=[], sources=sources,
                             model=backend.name, timings=timings, kind=retrieval.kind,
-                            standalone_question=standalone if standalone != asked else None)
+                            standalone_question=standalone if standalone != asked else None, filters=label,
+                            collection=options.collection)
             return Finished(replace(answer, **extra))
 
+        if label and not retrieval.hits:  # the filter, not the content: say so, and refuse nothing
+            text = no_match_text(label, self.retriever_for(options).store.collection_label)
+            yield TextDelta(text)
+            yield finish(text, False, None)
+            return
         if self.declines(standalone, retrieval, sources, abstracts):
             text = refusal_text(sources)
             yield TextDelta(text)
@@ -228,6 +259,11 @@ def focus(retrieval: Retrieval, sources: list[Source]) -> int | None:
     if retrieval.kind != QuestionKind.FACTUAL or len(named) != 1:
         return None
     return next((s.n for s in sources if s.paper_id in named), None)
+
+
+def no_match_text(label: str, collection: str) -> str:
+    return (f"No paper in the collection “{collection}” matches the filter ({label}). Widen or clear the filter "
+            "to search all papers.")
 
 
 def refusal_text(sources: list[Source]) -> str:

@@ -34,6 +34,9 @@ def plan(retriever: Retriever, question: str, options: Options, per_item: int) -
     cue = topic_cue(question)
     # A topic question names a subject, not papers: its words are not searched as references.
     refs = Resolver(retriever).references(question, lists=cue is None)
+    allowed = retriever.allowed(options.filters)
+    if allowed is not None:  # a paper the filters exclude is not compared or put first, even when named
+        refs = [r for r in refs if r.paper_id in allowed]
     if len(refs) >= 2 and (cue is None or comparison_cue(question, strict=True)):
         return _comparison(retriever, question, options, per_item, refs[:MAX_ITEMS])
     if cue == "papers" or (cue == "methods" and not refs):
@@ -42,7 +45,7 @@ def plan(retriever: Retriever, question: str, options: Options, per_item: int) -
 
 
 def _search(retriever: Retriever, query: str, k: int, options: Options) -> list[SearchHit]:
-    return retriever.search(query, k, hybrid=options.hybrid, rerank=options.rerank)
+    return retriever.search(query, k, hybrid=options.hybrid, rerank=options.rerank, filters=options.filters)
 
 
 def factual_hits(retriever: Retriever, question: str, options: Options, refs: list[Reference]) -> list[SearchHit]:

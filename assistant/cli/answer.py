@@ -9,26 +9,38 @@ import argparse
 import json
 import sys
 
-from assistant.cli.common import add_common, settings_from, terminal_safe
+from assistant.cli.common import add_common, add_filter_flags, filters_from, settings_from, terminal_safe
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.answer import export
     from assistant.answer.pipeline import Finished, SourcesFound, TextDelta
     from assistant.app import build
 
-    pipeline = build(settings_from(args)).pipeline
-    live = not args.json and sys.stdout.isatty()
+    fmt = "json" if args.json else args.format
+    app = build(settings_from(args))
+    pipeline = app.pipeline
+    options = pipeline.options(filters=filters_from(args))
+    live = fmt == "text" and sys.stdout.isatty()
     answer = None
-    for event in pipeline.stream(args.question):
-        if isinstance(event, SourcesFound) and not args.json and event.standalone != args.question.strip():
-            print(terminal_safe(f"(searching for: {event.standalone})"), file=sys.stderr)
+    for event in pipeline.stream(args.question, options=options):
+        if isinstance(event, SourcesFound) and fmt == "text":
+            if event.standalone != args.question.strip():
+                print(terminal_safe(f"(searching for: {event.standalone})"), file=sys.stderr)
+            if event.filters:
+                print(terminal_safe(f"(filtered: {event.filters})"), file=sys.stderr)
         elif isinstance(event, TextDelta) and live:
             print(terminal_safe(event.text), end="", flush=True)
         elif isinstance(event, Finished):
             answer = event.answer
     assert answer is not None
-    if args.json:
-        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    if fmt in ("markdown", "bibtex"):
+        papers = pipeline.retriever_for(options).store.first_chunks([s.paper_id for s in answer.sources])
+        text = export.to_markdown(answer, papers) if fmt == "markdown" else export.to_bibtex(answer, papers)
+        print(terminal_safe(text), end="")
+        return 0
+    if fmt == "json":
+        print(export.to_json(answer), end="")
         return 0
     if live:
         print("\n" + "─" * 60)
@@ -74,6 +86,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("question")
     p.add_argument("--model", help="backend name (see `paper-assistant models`)")
     p.add_argument("--k", type=int, help="number of sources")
+    p.add_argument("--format", choices=["text", "markdown", "bibtex", "json"], default="text",
+                   help="text (default, streams), markdown (answer and numbered references), bibtex (the cited "
+                   "papers), json (as --json)")
+    add_filter_flags(p)
     add_common(p)
     p.set_defaults(func=cmd_ask)
 

@@ -11,7 +11,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from assistant.config import Settings, load_settings
+from pydantic import ValidationError
+
+from assistant.config import ConfigError, Filters, Settings, load_settings
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 (but tab, newline) and C1 controls
 
@@ -27,8 +29,9 @@ def terminal_safe(text: str) -> str:
 
 
 # flag attribute -> (settings group, key): every flag that overrides a setting, in one place.
-_FLAGS = {"store": ("store", "path"), "k": ("retrieval", "k"), "model": ("llm", "backend"),
-          "host": ("ui", "host"), "port": ("ui", "port"), "insecure_no_auth": ("ui", "insecure_no_auth")}
+_FLAGS = {"store": ("store", "path"), "collection": ("store", "collection"), "k": ("retrieval", "k"),
+          "model": ("llm", "backend"), "host": ("ui", "host"), "port": ("ui", "port"),
+          "insecure_no_auth": ("ui", "insecure_no_auth")}
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -56,5 +59,23 @@ def add_common(p: argparse.ArgumentParser, *, store: bool = True, json_flag: boo
     p.add_argument("--config", type=Path, help="settings TOML file (default ./paper-assistant.toml)")
     if store:
         p.add_argument("--store", type=Path, help="Chroma store directory (default data/index)")
+        p.add_argument("--collection", help="named collection in the store (default store.collection, "
+                       "`default`; see `paper-assistant collections`)")
     if json_flag:
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def add_filter_flags(p: argparse.ArgumentParser) -> None:
+    """--since/--until/--author/--venue: the same filters a question can state in words ("since 2024")."""
+    p.add_argument("--since", type=int, metavar="YEAR", help="only papers from YEAR on")
+    p.add_argument("--until", type=int, metavar="YEAR", help="only papers up to YEAR")
+    p.add_argument("--author", help="only papers with an author of this name (or part of it)")
+    p.add_argument("--venue", help="only papers from this venue (or part of its name)")
+
+
+def filters_from(args: argparse.Namespace) -> Filters:
+    try:
+        return Filters(year_from=args.since, year_to=args.until, author=args.author, venue=args.venue)
+    except ValidationError as e:
+        raise ConfigError("filters: " + "; ".join(f"{'.'.join(map(str, x['loc'])) or 'years'}: {x['msg']}"
+                                                  for x in e.errors())) from e

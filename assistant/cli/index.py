@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from assistant.cli.common import UsageError, add_common, print_json, settings_from, terminal_safe
+from assistant.cli.common import (
+    UsageError,
+    add_common,
+    add_filter_flags,
+    filters_from,
+    print_json,
+    settings_from,
+    terminal_safe,
+)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -41,7 +49,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             + f"New {report.papers_new}, updated {report.papers_updated}, unchanged {report.papers_unchanged}"
             + (f", removed {report.papers_removed}" if args.prune else "")
             + f"; embedded {report.chunks_embedded} chunks in {report.seconds:.1f} s.\n"
-            f"Store: {settings.store.url or settings.store.path}"
+            f"Store: {settings.store.url or settings.store.path}, collection {settings.store.collection}"
         )
     return 0
 
@@ -55,6 +63,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         "papers": len(store.paper_ids()),
         "chunks": store.count_chunks(),
         "store": store.location,
+        "collection": store.collection_label,
         "embedding_model": settings.embedding.model,
     }
     if args.json:
@@ -72,15 +81,27 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not query:
         raise UsageError("the query is empty")
     app = build(settings_from(args))
-    hits = app.retriever.search(query, app.settings.retrieval.k)
+    filters = filters_from(args)
+    hits = app.retriever.search(query, app.settings.retrieval.k, filters=filters)
+    papers = app.store.first_chunks([h.paper_id for h in hits])
+    results = []
+    for i, h in enumerate(hits, 1):
+        p = papers.get(h.paper_id)
+        results.append({"rank": i, "paper_id": h.paper_id, "title": h.title, "url": h.url, "score": h.score,
+                         "text": h.text, "year": p.year if p else None, "authors": list(p.authors) if p else [],
+                         "venue": p.venue if p else None})
+    label = filters.label() if filters.active else None
     if args.json:
-        print_json({"query": query, "results": [
-            {"rank": i, "paper_id": h.paper_id, "title": h.title, "url": h.url, "score": h.score, "text": h.text}
-            for i, h in enumerate(hits, 1)
-        ]})
-    else:
-        for i, h in enumerate(hits, 1):
-            print(terminal_safe(f"{i}. {h.title}  (score {h.score:.3f})\n   {h.url}\n   {h.text[:200]}…\n"))
+        print_json({"query": query, "collection": app.store.collection_label, "filters": label,
+                    "results": results})
+        return 0
+    if label and not hits:
+        print(f"No paper in the collection matches the filter ({label}).")
+    for r in results:
+        who = ", ".join(r["authors"][:3]) + (" et al." if len(r["authors"]) > 3 else "")
+        facts = " · ".join(str(x) for x in (who, r["year"], r["venue"]) if x)
+        print(terminal_safe(f"{r['rank']}. {r['title']}  (score {r['score']:.3f})\n"
+                            + (f"   {facts}\n" if facts else "") + f"   {r['url']}\n   {r['text'][:200]}…\n"))
     return 0
 
 
@@ -102,5 +123,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("search", help="retrieval only: the papers that match a query")
     p.add_argument("query")
     p.add_argument("--k", type=int, help="number of papers (default retrieval.k)")
+    add_filter_flags(p)
     add_common(p)
     p.set_defaults(func=cmd_search)

@@ -116,11 +116,13 @@ def ingest(
     prune: bool = False,
     progress: bool = True,
     after_batch: Callable[[], None] | None = None,
+    collection: str | None = None,
 ) -> IngestReport:
-    """Bring the store in line with `papers`. `after_batch` runs after each write (tests use it to interrupt)."""
+    """Bring the collection (`collection`, else `store.collection`) in line with `papers`. `after_batch` runs
+    after each write (tests use it to interrupt)."""
     start = time.perf_counter()
     splitter = make_splitter(settings.chunking)
-    store = PaperStore(settings, create=True)
+    store = PaperStore(settings, create=True, collection=collection)
     if rebuild:
         store.drop()
     states = store.paper_states()

@@ -158,10 +158,11 @@ class KeywordIndex:
             self._local.stemmer = Stemmer.Stemmer("english")
         return self._local.stemmer
 
-    def search(self, query: str, top: int) -> list[NodeWithScore]:
-        """The `top` best chunks for `query` (fewer when the index is smaller), best first. The retriever's own
-        `retrieve` reads its top-k from a shared attribute; this passes it per call instead."""
-        if self._bm25 is None or (k := min(top, self._size())) == 0:
+    def search(self, query: str, top: int, allowed: frozenset[str] | None = None) -> list[NodeWithScore]:
+        """The `top` best chunks for `query` (fewer when the index is smaller), best first; with `allowed`, only
+        chunks of those papers are scored (a mask inside bm25s, before the top-k). The retriever's own `retrieve`
+        reads its top-k from a shared attribute; this passes it per call instead."""
+        if self._bm25 is None or (k := min(top, self._size())) == 0 or (allowed is not None and not allowed):
             return []
         import bm25s
         from llama_index.core.schema import NodeWithScore
@@ -169,16 +170,32 @@ class KeywordIndex:
 
         tokens = bm25s.tokenize(query, stemmer=self._stemmer(), token_pattern=self._bm25.token_pattern,
                                 show_progress=False)
-        indexes, scores = self._bm25.bm25.retrieve(tokens, k=k, show_progress=False)
         corpus = self._bm25.corpus
-        return [NodeWithScore(node=metadata_dict_to_node(i if isinstance(i, dict) else corpus[int(i)]),
-                              score=float(score)) for i, score in zip(indexes[0], scores[0], strict=True)]
+        mask = None if allowed is None else self._mask(allowed)
+        indexes, scores = self._bm25.bm25.retrieve(tokens, k=k, show_progress=False, weight_mask=mask)
+        hits = [(i if isinstance(i, dict) else corpus[int(i)], float(score))
+                for i, score in zip(indexes[0], scores[0], strict=True)]
+        return [NodeWithScore(node=metadata_dict_to_node(doc), score=score) for doc, score in hits
+                if allowed is None or (score > 0 and str(doc.get("paper_id")) in allowed)]
+
+    def _mask(self, allowed: frozenset[str]) -> Any:
+        """1.0 for each indexed chunk of an allowed paper, else 0.0 (cached: a filter is asked for many times)."""
+        import numpy as np
+
+        masks = self.__dict__.setdefault("_masks", {})
+        if allowed not in masks:
+            if len(masks) > 32:
+                masks.clear()
+            masks[allowed] = np.array([1.0 if str(doc.get("paper_id")) in allowed else 0.0
+                                       for doc in self._bm25.corpus], dtype=np.float32)
+        return masks[allowed]
 
     def _size(self) -> int:
         return int(self._bm25.bm25.scores["num_docs"]) if self._bm25 is not None else 0
 
-    def name_matches(self, query: str) -> list[str]:
-        return [pid for name in query_names(query) for pid in self.names.get(name, [])]
+    def name_matches(self, query: str, allowed: frozenset[str] | None = None) -> list[str]:
+        return [pid for name in query_names(query) for pid in self.names.get(name, [])
+                if allowed is None or pid in allowed]
 
     # -- building and persisting ---------------------------------------------------------------------
 
@@ -275,3 +292,8 @@ def open_keyword_index(store: PaperStore) -> KeywordIndex:
 def refresh_keyword_index(store: PaperStore) -> None:
     """After an ingest: rebuild and persist for the store's current revision."""
     KeywordIndex.build(store).save(index_dir(store), store.revision())
+
+
+def remove_keyword_index(store: PaperStore) -> None:
+    """When a collection is deleted: its BM25 index goes with it."""
+    shutil.rmtree(index_dir(store), ignore_errors=True)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from assistant.config import Settings
+from assistant.config import Filters, Settings
 from assistant.search.store import PaperStore
 from assistant.types import SearchHit
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import NodeWithScore
 
+    from assistant.search.filters import FilterIndex
     from assistant.search.keyword import KeywordIndex
 
 MAX_CHUNKS_PER_PAPER = 2  # chunks of one paper merged into its hit
@@ -101,40 +102,61 @@ class Retriever:
             return self._loaded[key]
 
     @property
+    def filter_index(self) -> FilterIndex:
+        from assistant.search.filters import FilterIndex
+
+        return self._load("filters", lambda: FilterIndex.build(self.store))
+
+    def allowed(self, filters: Filters | None) -> frozenset[str] | None:
+        """The papers `filters` let through, or None when there is nothing to filter."""
+        return self.filter_index.allowed(filters) if filters is not None and filters.active else None
+
+    @property
     def keyword(self) -> KeywordIndex:
         from assistant.search.keyword import open_keyword_index
 
         return self._load("keyword", lambda: open_keyword_index(self.store))
 
-    def dense(self, query: str, embedding: list[float], top: int) -> list[tuple[NodeWithScore, float]]:
+    def dense(self, query: str, embedding: list[float], top: int,
+              where: dict | None = None) -> list[tuple[NodeWithScore, float]]:
         from llama_index.core.schema import QueryBundle
 
-        retriever = self._index.as_retriever(similarity_top_k=top)
+        # Chroma applies `where` before its nearest-neighbour search: the top chunks are the top allowed ones.
+        retriever = self._index.as_retriever(similarity_top_k=top,
+                                             vector_store_kwargs={"where": where} if where else {})
         nodes = retriever.retrieve(QueryBundle(query_str=query, embedding=embedding))
         return [(n, cosine_from_llama_score(n.score)) for n in nodes]
 
     def search(self, query: str, k: int | None = None, *, hybrid: bool | None = None,
-               rerank: bool | None = None) -> list[SearchHit]:
+               rerank: bool | None = None, filters: Filters | None = None) -> list[SearchHit]:
         cfg = self.settings.retrieval
         k = k or cfg.k
         hybrid = cfg.hybrid if hybrid is None else hybrid
         rerank = cfg.rerank if rerank is None else rerank
         top = max(cfg.candidates, k * 3)
-        hits = self.candidates(query, top, top if rerank else k, hybrid=hybrid)
+        hits = self.candidates(query, top, top if rerank else k, hybrid=hybrid, filters=filters)
         return self._rerank(query, hits, k) if rerank else hits
 
-    def candidates(self, query: str, top: int, keep: int, *, hybrid: bool = True) -> list[SearchHit]:
+    def candidates(self, query: str, top: int, keep: int, *, hybrid: bool = True,
+                   filters: Filters | None = None) -> list[SearchHit]:
         """The best `keep` papers from the `top` chunks of dense search (fused with BM25's `top` and method-name
-        matches when hybrid), one entry per paper, each with its dense cosine similarity; no reranking."""
+        matches when hybrid), one entry per paper, each with its dense cosine similarity; no reranking. With
+        `filters`, both searches see only the papers that pass them."""
+        from assistant.search.filters import chroma_where
+
+        allowed = self.allowed(filters)
+        if allowed is not None and not allowed:
+            return []
         embedding = self.embedder.get_query_embedding(query)
-        dense = self.dense(query, embedding, top)
+        where = chroma_where(filters, allowed) if filters is not None and allowed is not None else None
+        dense = self.dense(query, embedding, top, where)
         sims = {n.node.node_id: s for n, s in dense}
         if not hybrid:
             return group_by_paper(dense, keep, sims)
 
         keyword = self.keyword
-        bm25 = keyword.search(query, top)
-        named = keyword.name_matches(query)
+        bm25 = keyword.search(query, top, allowed)
+        named = keyword.name_matches(query, allowed)
         fused: dict[str, float] = {}
         for ranking in (dense, [(n, n.score or 0.0) for n in bm25]):
             seen: list[str] = []

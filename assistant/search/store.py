@@ -9,6 +9,7 @@ query carries its own vectors.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from assistant.config import Settings
+from assistant.config import COLLECTION_PATTERN, DEFAULT_COLLECTION, Settings
 from assistant.search.embeddings import model_slug
 from assistant.types import Paper, StoredChunk
 
@@ -36,9 +37,36 @@ class StoreError(RuntimeError):
     """The store is missing, unreadable, locked, corrupted or unreachable. The message names the path or URL."""
 
 
-def collection_name(settings: Settings) -> str:
-    name = f"{settings.store.collection_prefix}-{model_slug(settings.embedding.model)}"
-    return name[:512]
+def collection_name(settings: Settings, collection: str | None = None) -> str:
+    """The Chroma name of a named collection: <prefix>-<embedding model> for the default one (the name stores
+    had before there were collections), <prefix>-<name>-<embedding model> for the others."""
+    collection = collection or settings.store.collection
+    middle = "" if collection == DEFAULT_COLLECTION else f"{collection}-"
+    return f"{settings.store.collection_prefix}-{middle}{model_slug(settings.embedding.model)}"[:512]
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    name: str  # the user's name for it (`--collection`)
+    chroma_name: str
+    chunks: int
+
+
+def list_collections(settings: Settings) -> list[CollectionInfo]:
+    """The named collections of the store that were embedded with the configured model, by name."""
+    client = open_client(settings, create=False)
+    suffix = f"-{model_slug(settings.embedding.model)}"[:512]
+    prefix = f"{settings.store.collection_prefix}-"
+    out = []
+    for entry in client.list_collections():
+        col = client.get_collection(entry if isinstance(entry, str) else entry.name, embedding_function=None)
+        meta = col.metadata or {}
+        if meta.get("embedding_model") != settings.embedding.model or not col.name.startswith(prefix):
+            continue
+        name = str(meta.get("collection") or (DEFAULT_COLLECTION if col.name == collection_name(settings,
+                   DEFAULT_COLLECTION) else col.name.removeprefix(prefix).removesuffix(suffix)))
+        out.append(CollectionInfo(name, col.name, col.count()))
+    return sorted(out, key=lambda c: c.name)
 
 
 @dataclass(frozen=True)
@@ -123,25 +151,35 @@ def open_client(settings: Settings, *, create: bool) -> ClientAPI:
 class PaperStore:
     """A Chroma collection of chunks, addressed by paper."""
 
-    def __init__(self, settings: Settings, *, create: bool = False) -> None:
+    def __init__(self, settings: Settings, *, create: bool = False, collection: str | None = None) -> None:
         self.settings = settings
         self.location = settings.store.url or str(settings.store.path)
         self.client = open_client(settings, create=create)
-        self.name = collection_name(settings)
+        self.collection_label = collection or settings.store.collection  # the user's name for it
+        if not re.match(COLLECTION_PATTERN, self.collection_label):
+            raise StoreError(f"collection {self.collection_label!r}: use lowercase letters, digits, - and _ "
+                             "(at most 40 characters)")
+        self.name = collection_name(settings, self.collection_label)
         self._create = create
         self.collection = self._open_collection()
 
+    def _meta(self, **extra: object) -> dict[str, object]:
+        return {"embedding_model": self.settings.embedding.model, "collection": self.collection_label, **extra}
+
     def _open_collection(self) -> Collection:
-        meta = {"hnsw:space": "cosine", "embedding_model": self.settings.embedding.model}
         try:
             if self._create:
-                return self.client.get_or_create_collection(self.name, metadata=meta, embedding_function=None)
+                return self.client.get_or_create_collection(self.name, metadata=self._meta(**{"hnsw:space": "cosine"}),
+                                                            embedding_function=None)
             return self.client.get_collection(self.name, embedding_function=None)
         except Exception as e:
             if not self._create:
+                flag = "" if self.collection_label == DEFAULT_COLLECTION else f" --collection {self.collection_label}"
+                known = ", ".join(c.name for c in list_collections(self.settings)) or "none"
                 raise StoreError(
-                    f"store {self.location} has no collection {self.name!r} for embedding model "
-                    f"{self.settings.embedding.model!r}: run `paper-assistant ingest` first"
+                    f"store {self.location} has no collection {self.collection_label!r} for embedding model "
+                    f"{self.settings.embedding.model!r} (collections: {known}): run `paper-assistant ingest"
+                    f"{flag}` first"
                 ) from e
             raise StoreError(f"cannot open collection {self.name!r} in {self.location}: {e}") from e
 
@@ -156,6 +194,13 @@ class PaperStore:
                                  f"({type(e).__name__}: {e}); nothing was changed") from e
         self._create = True
         self.collection = self._open_collection()
+
+    def delete(self) -> None:
+        """Delete this collection from the store (its BM25 index is `search.keyword`'s to remove)."""
+        try:
+            self.client.delete_collection(self.name)
+        except Exception as e:  # chromadb raises bare exceptions
+            raise StoreError(f"store {self.location}: cannot delete collection {self.collection_label!r} ({e})") from e
 
     def vector_store(self) -> ChromaVectorStore:
         from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -200,7 +245,7 @@ class PaperStore:
     def bump_revision(self) -> int:
         new = self.revision() + 1
         # modify() replaces the whole metadata; the distance space is fixed at creation and is kept.
-        self.collection.modify(metadata={"embedding_model": self.settings.embedding.model, "revision": new})
+        self.collection.modify(metadata=self._meta(revision=new))
         return new
 
     def chunks_of(self, paper_ids: list[str]) -> list[StoredChunk]:

@@ -61,7 +61,8 @@ def test_answer_cites_the_right_paper_and_json_shape(pipeline, fake):
     assert not answer.refused
     assert [(c.n, c.title[:4], c.supported) for c in answer.citations] == [(n, "LeTI", True)]
     data = json.loads(json.dumps(answer.to_dict()))
-    assert set(data) == {"question", "answer", "refused", "citations", "sources", "model", "timings"}
+    assert set(data) == {"question", "answer", "refused", "citations", "sources", "model", "timings", "collection",
+                         "filters"}
     assert set(data["citations"][0]) == {"n", "paper_id", "title", "url", "supported"}
     assert set(data["sources"][0]) == {"n", "paper_id", "title", "url", "score", "text"}
     assert set(data["timings"]) == {"retrieve", "first_token", "total"}

@@ -32,13 +32,13 @@ def test_ingest_stats_search_json(tmp_path):
 
     stats = json.loads(run("stats", "--store", str(store), "--json").stdout)
     assert stats["papers"] == 72 and stats["chunks"] >= 72
-    assert set(stats) == {"papers", "chunks", "store", "embedding_model"}
+    assert set(stats) == {"papers", "chunks", "store", "collection", "embedding_model"}
 
     res = json.loads(run("search", "textual feedback from a Python interpreter", "--store", str(store),
                          "--k", "3", "--json").stdout)
     assert res["query"] == "textual feedback from a Python interpreter"
     assert [r["rank"] for r in res["results"]] == [1, 2, 3]
-    assert set(res["results"][0]) == {"rank", "paper_id", "title", "url", "score", "text"}
+    assert set(res["results"][0]) == {"rank", "paper_id", "title", "url", "score", "text", "year", "authors", "venue"}
     assert res["results"][0]["title"].startswith("LeTI")
 
 

@@ -73,9 +73,10 @@ def test_author_count_and_date_of_known_entries():
     papers = read_file(CORPUS / "002_f398639f93e6417c.txt")
     by_title = {p.title: p for p in papers}
     lines = by_title["LiNeS: Post-training Layer Scaling Prevents Forgetting and Enhances Model Merging"]
-    assert (lines.author_count, lines.published) == (6, "Oct 22, 2024")
+    assert (lines.author_count, lines.published, lines.year) == (6, "Oct 22, 2024", 2024)
     unirl = next(p for p in papers if p.title.startswith("UniRL"))
-    assert (unirl.author_count, unirl.published) == (3, "May 29")  # "May 29 2": the trailing number is no date
+    # "May 29 2": the trailing number is no date, and a date without a year leaves the year unknown
+    assert (unirl.author_count, unirl.published, unirl.year) == (3, "May 29", None)
     assert papers[0].title == "A Survey on Post-training of Large Language Models" and papers[0].published is None
     assert sum(p.author_count is not None for p in papers) == 77  # one "·" line per author/date pair
     assert all(p.author_count is None and p.published is None for p in read_file(CORPUS / "000_7e1647b1c5aa1152.txt"))

@@ -55,7 +55,8 @@ def read_capture(path: Path, text: str) -> list[Paper]:
             if title:
                 raise CorpusError(f"{where}: a date where the abstract of the title on line {title[0]} should be")
             if papers:  # a date before the first entry is the page's capture date, not a paper's
-                papers[-1] = replace(papers[-1], published=m.group(1))
+                year = re.search(r"\b(?:19|20)\d\d\b", m.group(1))  # "Oct 22, 2024" has one; "Aug 13" has none
+                papers[-1] = replace(papers[-1], published=m.group(1), year=int(year.group()) if year else None)
         elif title is None:
             if len(line) >= MAX_TITLE:
                 raise CorpusError(
