@@ -7,17 +7,21 @@ Plain Python over the pipeline (no Gradio objects), so it is tested directly; `p
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from assistant.answer.pipeline import Finished, Pipeline, QuestionError, SourcesFound, TextDelta
-from assistant.config import ConfigError
+from assistant.config import ConfigError, Options
 from assistant.llms.base import BackendError, GenerationError, Message
 from assistant.llms.registry import BackendPool
+from assistant.search.store import StoreError
+from assistant.types import Answer
 from assistant.ui import render
 
 log = logging.getLogger(__name__)
-Turn = tuple[list[dict], list[Message], str, dict[int, str]]  # chat, plain history, sources panel, [n] -> url
+# chat, plain history, sources panel, [n] -> url, the checked answers of the conversation (for export and saving)
+Turn = tuple[list[dict], list[Message], str, dict[int, str], list[Answer]]
 
 
 def _text(content: Any) -> str | None:
@@ -48,22 +52,48 @@ def status(backends: BackendPool, name: str) -> str:
             "(no generative model).")
 
 
+_YEARS = re.compile(r"^\s*(\d{4})?\s*(?:(-|–|to|\.\.)\s*(\d{4})?)?\s*$")
+
+
+def parse_years(text: str | None) -> tuple[int | None, int | None]:
+    """The page's "Years" box: "2021-2023", "2024-" (and later), "-2021" (and earlier), "2023", or empty."""
+    m = _YEARS.match(text or "")
+    if not m or (m.group(2) and not (m.group(1) or m.group(3))):
+        raise ConfigError(f"years {text!r}: write a year (2023), a range (2021-2023), 2024- or -2021")
+    first, last = (int(g) if g else None for g in (m.group(1), m.group(3)))
+    return (first, first) if first and not m.group(2) else (first, last)
+
+
+def request_options(pipeline: Pipeline, backend: str, k: float, hybrid: bool, rerank: bool,
+                    collection: str | None = None, years: str | None = None, author: str | None = None,
+                    venue: str | None = None) -> Options:
+    """The page's controls as validated request options (a ConfigError names the bad one)."""
+    year_from, year_to = parse_years(years)
+    filters = {"year_from": year_from, "year_to": year_to, "author": (author or "").strip() or None,
+               "venue": (venue or "").strip() or None}
+    return pipeline.options(backend=backend, k=int(k), hybrid=bool(hybrid), rerank=bool(rerank),
+                            collection=collection or None, filters=filters)
+
+
 def chat_turn(
     pipeline: Pipeline, message: str, chat: list[dict], plain: list[Message], links: dict[int, str], backend: str,
-    k: int, hybrid: bool, rerank: bool,
+    k: int, hybrid: bool, rerank: bool, collection: str | None = None, years: str | None = None,
+    author: str | None = None, venue: str | None = None, answers: list[Answer] | None = None,
 ) -> Iterator[Turn]:
-    """One question: yields (chat messages, plain history, sources panel, [n] -> url) as the answer streams."""
+    """One question: yields (chat messages, plain history, sources panel, [n] -> url, the checked answers so far)
+    as the answer streams."""
+    answers = list(answers or [])
     chat = [*freeze_previous(chat, links), {"role": "user", "content": render.escape_md(message or "")},
             {"role": "assistant", "content": "…"}]
-    yield chat, plain, render.sources_html([], note="Searching…"), {}
+    yield chat, plain, render.sources_html([], note="Searching…"), {}, answers
 
     def fail(text: str, sources: list, note: str = "") -> Turn:
         chat[-1] = {"role": "assistant", "content": render.error_markdown(text)}
-        return chat, plain, render.sources_html(sources, note=note), {}
+        return chat, plain, render.sources_html(sources, note=note), {}, answers
 
     backends = pipeline.backends
     try:
-        options = pipeline.options(backend=backend, k=int(k), hybrid=bool(hybrid), rerank=bool(rerank))
+        options = request_options(pipeline, backend, k, hybrid, rerank, collection, years, author, venue)
     except (ConfigError, TypeError, ValueError) as e:
         yield fail(f"These settings cannot be used: {e}", [])
         return
@@ -77,19 +107,25 @@ def chat_turn(
         for event in pipeline.stream(message, history=plain, options=options):
             if isinstance(event, SourcesFound):
                 sources = event.sources
-                note = f"Searched for: {event.standalone}" if event.standalone != message.strip() else ""
-                yield chat, plain, render.sources_html(sources, note=note), {}
+                notes = [f"Searched for: {event.standalone}" if event.standalone != message.strip() else "",
+                         f"Filtered: {event.filters}" if event.filters else ""]
+                note = " · ".join(n for n in notes if n)
+                yield chat, plain, render.sources_html(sources, note=note), {}, answers
             elif isinstance(event, TextDelta):
                 text += event.text
                 chat[-1] = {"role": "assistant", "content": render.streaming_markdown(text)}
-                yield chat, plain, render.sources_html(sources, note=note), {}
+                yield chat, plain, render.sources_html(sources, note=note), {}, answers
             elif isinstance(event, Finished):
                 answer = event.answer
                 chat[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
                 plain = [*plain, {"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
-                yield chat, plain, render.sources_html(answer.sources, answer, note), {s.n: s.url for s in sources}
+                answers = [*answers, answer]
+                yield (chat, plain, render.sources_html(answer.sources, answer, note), {s.n: s.url for s in sources},
+                       answers)
     except QuestionError as e:
         yield fail(str(e), [])
+    except StoreError as e:
+        yield fail(f"The collection cannot be searched: {e}", [])
     except (BackendError, GenerationError) as e:
         kept = " The sources it found are listed under Sources." if sources else ""
         yield fail(f"The model failed ({backend}): {e}.{kept} Ask again, or choose another backend under Settings.",
@@ -97,3 +133,20 @@ def chat_turn(
     except Exception as e:  # one bad request must not take the page down
         log.exception("question failed: %r", message)
         yield fail(f"Something went wrong ({type(e).__name__}: {e}).", sources)
+
+
+def reopen(answers: list[Answer]) -> Turn:
+    """A saved chat as the page shows it: every answer with its [n] linked to its papers, the last one's sources
+    in the panel (its markers link there), and the plain history the pipeline reads follow-ups against."""
+    chat: list[dict] = []
+    plain: list[Message] = []
+    links: dict[int, str] = {}
+    for answer in answers:
+        chat = freeze_previous(chat, links)
+        chat += [{"role": "user", "content": render.escape_md(answer.question)},
+                 {"role": "assistant", "content": render.answer_markdown(answer)}]
+        plain += [{"role": "user", "content": answer.question}, {"role": "assistant", "content": answer.answer}]
+        links = {s.n: s.url for s in answer.sources}
+    last = answers[-1] if answers else None
+    panel = render.sources_html(last.sources, last) if last else render.sources_html([])
+    return chat, plain, panel, links, list(answers)

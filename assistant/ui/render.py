@@ -142,9 +142,22 @@ def paper_html(paper: StoredChunk | None) -> str:
     """One paper from the store (its first chunk): linked title, date/authors, the whole abstract."""
     if paper is None:
         return "<p>Choose a paper.</p>"
-    line = _meta_line(paper.published, paper.author_count)
+    parts = []
+    if paper.authors:
+        shown = ", ".join(paper.authors[:8]) + (f" and {len(paper.authors) - 8} more" if len(paper.authors) > 8 else "")
+        parts.append(html.escape(shown))
+    elif paper.author_count:
+        parts.append(f"{paper.author_count} author{'s' if paper.author_count != 1 else ''}")
+    if paper.published or paper.year:
+        parts.append(html.escape(paper.published or str(paper.year)))
+    if paper.venue:
+        parts.append(f"<i>{html.escape(paper.venue)}</i>")
+    if paper.doi:
+        parts.append(f"DOI {html.escape(paper.doi)}")
+    if paper.keywords:
+        parts.append("keywords: " + html.escape(", ".join(paper.keywords)))
     return (f'<div class="pa-paper-full"><h3>{_title_link(paper.title, paper.url)}</h3>'
-            f'<div class="pa-meta">{line}</div><p>{html.escape(paper.abstract or paper.text)}</p></div>')
+            f'<div class="pa-meta">{" · ".join(parts)}</div><p>{html.escape(paper.abstract or paper.text)}</p></div>')
 
 
 CSS = """

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 TEMP_DIR = Path("data/gradio-tmp")  # Gradio's cache and uploads, beside the store: not /tmp/gradio
 
-MAX_UPLOAD = "1mb"  # the page takes no files, but Gradio's /upload route exists: keep clients from filling the disk
 
 
 def is_loopback(host: str) -> bool:
@@ -72,7 +71,8 @@ def auth_for(ui: UISettings) -> list[tuple[str, str]] | None:
 def launch(demo: gr.Blocks, settings: Settings, *, block: bool = True, port: int | None = None) -> gr.Blocks:
     """Queue and launch `demo` as the settings say; returns it (call demo.close() when not blocking).
 
-    No allowed_paths: Gradio's file routes then serve only its own cache (GRADIO_TEMP_DIR, under data/)."""
+    No allowed_paths: Gradio's file routes then serve only its own cache (GRADIO_TEMP_DIR, under data/). Its
+    upload route takes files up to ui.max_upload_mb, behind the same login as the page."""
     ui = settings.ui
     auth = auth_for(ui)
     os.environ.setdefault("GRADIO_TEMP_DIR", str(TEMP_DIR.resolve()))
@@ -84,7 +84,7 @@ def launch(demo: gr.Blocks, settings: Settings, *, block: bool = True, port: int
     demo.launch(
         server_name=ui.host, server_port=port if port is not None else (ui.port or None), share=False, auth=auth,
         prevent_thread_lock=not block, quiet=True, show_error=False, css=CSS, footer_links=["api"],
-        ssr_mode=False, mcp_server=False, max_file_size=MAX_UPLOAD,
+        ssr_mode=False, mcp_server=False, max_file_size=int(ui.max_upload_mb * 1024 * 1024),
     )
     return demo
 

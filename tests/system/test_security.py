@@ -59,7 +59,7 @@ def evil_store(tmp_path_factory, embedder) -> Path:
 
 @pytest.fixture(scope="module")
 def app(evil_store, embedder) -> Iterator[tuple[str, Path]]:
-    settings = make_settings(evil_store, llm={"backend": "fake"}, ui={"port": 0})
+    settings = make_settings(evil_store, llm={"backend": "fake"}, ui={"port": 0, "max_upload_mb": 2})
     demo = launch(build_app(build(settings, registry=fake_registry(), embedder=embedder)), settings,
                   block=False)
     try:
@@ -106,6 +106,8 @@ def test_a_configured_login_is_enforced_over_http(evil_store, embedder, monkeypa
         base = demo.local_url.rstrip("/")
         assert httpx.get(f"{base}/gradio_api/info", timeout=10).status_code == 401
         assert httpx.get(f"{base}/gradio_api/file=/etc/passwd", timeout=10).status_code == 401
+        upload = httpx.post(f"{base}/gradio_api/upload", files={"files": ("a.bib", b"@article{a,}")}, timeout=10)
+        assert upload.status_code == 401  # adding papers needs the same login as the page
         bad = httpx.post(f"{base}/login", data={"username": "ana", "password": "wrong"}, timeout=10)
         assert bad.status_code == 400
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises a bare ValueError/AuthenticationError
@@ -176,7 +178,7 @@ def test_file_route_does_not_fetch_internal_urls(app):
 
 
 def test_uploads_are_capped(app):
-    """The page has no file inputs, but Gradio's upload route exists: it must not let a client fill the disk."""
+    """Gradio's upload route takes no file over ui.max_upload_mb (2 MB here): a client cannot fill the disk."""
     base, _ = app
     big = os.urandom(5 * 1024 * 1024)
     response = httpx.post(f"{base}/gradio_api/upload", files={"files": ("big.bin", big)}, timeout=30)

@@ -200,3 +200,50 @@ def test_comparison_with_the_default_model(browser, built_store, embedder, tmp_p
         browser.save_screenshot(str(tmp_path / "screenshot-comparison.png"))
     finally:
         demo.close()
+
+
+def test_upload_then_a_question_finds_the_paper_then_export_its_bibtex(browser, embedder, corpus_papers, tmp_path):
+    """A researcher's own file: uploaded in the Papers tab into a store that lacks its papers, found by the next
+    question with no restart, and the answer's references downloaded as a .bib file."""
+    from selenium.webdriver.common.by import By
+
+    from tests.ingest.test_library import DATA, LETI
+
+    store = tmp_path / "index"
+    ingest([p for p in corpus_papers if "LeTI" not in p.title][:30], make_settings(store), embedder, progress=False)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    fake = FakeBackend()
+    demo = serve(store, embedder, fake)
+    try:
+        browser.get(demo.local_url)
+        tab = wait_for(browser, lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, "button[role='tab']")
+                                           if b.text.strip() == "Papers"], "the Papers tab")[0]
+        tab.click()
+        upload = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-upload input[type='file']"),
+                          "the upload box")[0]
+        upload.send_keys(str(DATA / "library.bib"))
+        # The file list shows the name in two parts ("library", ".bib") and the size once the upload is done.
+        wait_for(browser, lambda d: "KB" in d.find_element(By.ID, "pa-upload").text, "the uploaded file")
+        browser.find_element(By.ID, "pa-add").click()
+        status = wait_for(browser, lambda d: (t := d.find_element(By.ID, "pa-upload-status").text) and
+                          "Added" in t and t, "the upload to finish")
+        assert "Added to “default”: 1 file(s), 6 entries; skipped 1 without an abstract" in status
+        browser.save_screenshot(str(tmp_path / "upload.png"))
+
+        tabs = browser.find_elements(By.CSS_SELECTOR, "button[role='tab']")
+        next(b for b in tabs if b.text.strip() == "Chat").click()
+        ask(browser, "How does LeTI learn from textual interactions?")
+        wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-1']"), "the answer")
+        assert LETI in browser.find_element(By.ID, "src-1").text
+
+        browser.find_element(By.CSS_SELECTOR, "#pa-export button").click()  # open the export accordion
+        button = wait_for(browser, lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, "#pa-dl-bib")
+                                              if b.is_displayed() and b.is_enabled()], "the .bib download")[0]
+        button.click()
+        bib = wait_for(browser, lambda d: [p for p in downloads.glob("*.bib")], "the downloaded .bib")[0]
+        text = bib.read_text()
+        assert "@" in text and LETI in text and "Xingyao Wang and Hao Peng" in text and "{wang2023leti," in text
+    finally:
+        demo.close()
