@@ -221,7 +221,7 @@ class _Context:
         for n in chosen:
             for sentence in split_sentences(self.by_n[n].text):
                 for value in numbers & numbers_in(sentence):
-                    said, theirs = _directions(claim, value), _directions(sentence, value)
+                    said, theirs = figure_directions(claim, value), figure_directions(sentence, value)
                     if said and theirs and not said & theirs:
                         return True
         return False
@@ -377,14 +377,14 @@ class _Context:
         return out
 
 
-def _directions(text: str, value: float) -> set[str]:
+def figure_directions(text: str, value: float, window: int = DIRECTION_WINDOW) -> set[str]:
     """Which way the text says the quantity next to `value` changed: {"up"}, {"down"}, both or neither. Change
     words only ("increases", "a 5% improvement", "saving"), not comparatives like "more" or "less"."""
     tokens = re.findall(r"[\w.,%]+", MARKER.sub("", text.lower()))
     found: set[str] = set()
     for i, token in enumerate(tokens):
         if numbers_in(token.rstrip(".,")) == {value}:
-            near = " ".join(tokens[max(0, i - DIRECTION_WINDOW): i + DIRECTION_WINDOW + 1])
+            near = " ".join(tokens[max(0, i - window): i + window + 1])
             found |= {d for d, pattern in (("up", _UP), ("down", _DOWN)) if pattern.search(near)}
     return found
 

@@ -20,7 +20,7 @@ from assistant.answer.context import sources_for
 from assistant.answer.filters import parse_filters
 from assistant.answer.plan import Retrieval, plan
 from assistant.answer.prompts import Prompts, strip_echoes
-from assistant.answer.refusal import absent_detail, missing_title, must_refuse
+from assistant.answer.refusal import absent_detail, absent_paper, missing_title, must_refuse, unstated_figure
 from assistant.config import ConfigError, Options, Settings
 from assistant.llms.base import Backend, Message, Request
 from assistant.llms.registry import BackendPool
@@ -146,25 +146,31 @@ class Pipeline:
         return (max(sims) if sims else 0.0) >= self.settings.retrieval.min_score
 
     def unanswerable(self, question: str, retrieval: Retrieval, sources: list[Source],
-                     abstracts: dict[str, str]) -> bool:
-        """Refused before the model is asked: the question quotes a title no source has, or (a factual question)
-        asks for a detail that no source's whole abstract mentions."""
+                     abstracts: dict[str, str], options: Options | None = None) -> bool:
+        """Refused before the model is asked: the question quotes a title no source has or names a paper the
+        collection does not have ("the AlphaFold 2 paper"), or (not a topic) takes for granted a figure no source
+        states, or (a factual question) asks for a detail that no source's whole abstract mentions."""
         if missing_title(question, sources):
             return True
+        keyword = self.retriever_for(options or self.options()).keyword
+        if absent_paper(question, keyword.names_a_paper):
+            return True
         texts = [f"{s.title} {abstracts.get(s.paper_id, s.text)}" for s in sources]
+        if retrieval.kind != QuestionKind.TOPIC and unstated_figure(question, texts):
+            return True
         return retrieval.kind == QuestionKind.FACTUAL and absent_detail(question, texts)
 
     def declines(self, question: str, retrieval: Retrieval, sources: list[Source] | None = None,
-                 abstracts: dict[str, str] | None = None) -> bool:
+                 abstracts: dict[str, str] | None = None, options: Options | None = None) -> bool:
         """Whether the fixed refusal is given without asking the model: no source is relevant enough, or the
         question is unanswerable from them (`unanswerable`). The eval's retrieval-only runs use this too."""
         if not self.relevant(retrieval):
             return True
         if abstracts is None:
-            abstracts = self._abstracts([h.paper_id for h in retrieval.hits])
+            abstracts = self._abstracts([h.paper_id for h in retrieval.hits], options)
         if sources is None:
             sources = self.sources_for(question, retrieval, abstracts)
-        return self.unanswerable(question, retrieval, sources, abstracts)
+        return self.unanswerable(question, retrieval, sources, abstracts, options)
 
     def _prompt(self, retrieval: Retrieval) -> tuple[str, dict[str, object]]:
         """The template for the question's kind and the variables it needs besides sources and question."""
@@ -220,7 +226,7 @@ class Pipeline:
             yield TextDelta(text)
             yield finish(text, False, None)
             return
-        if self.declines(standalone, retrieval, sources, abstracts):
+        if self.declines(standalone, retrieval, sources, abstracts, options):
             text = refusal_text(sources)
             yield TextDelta(text)
             yield finish(text, True, None)

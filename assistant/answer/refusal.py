@@ -1,6 +1,6 @@
-"""When an answer must be the fixed refusal: before the model is asked (the question quotes a paper the collection
-lacks, or asks for a detail no source mentions) and after (the checked answer rests on nothing, or misstates a
-figure).
+"""When an answer must be the fixed refusal: before the model is asked (the question quotes or names a paper the
+collection lacks, takes for granted a figure no source states, or asks for a detail no source mentions) and after
+(the checked answer rests on nothing, or misstates a figure).
 
 Word matching over the sources only, no model. Whether any source is relevant at all (the similarity threshold)
 is the pipeline's; what a claim's support is, `citations`.
@@ -9,8 +9,9 @@ is the pipeline's; what a claim's support is, `citations`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from assistant.answer.citations import Checked
+from assistant.answer.citations import Checked, figure_directions
 from assistant.text import content_words
 from assistant.types import Source
 
@@ -44,6 +45,66 @@ def missing_title(question: str, sources: list[Source]) -> bool:
         if wanted and not any(len(wanted & content_words(s.title)) >= TITLE_WORDS_FOUND * len(wanted)
                               for s in sources):
             return True
+    return False
+
+
+# "the AlphaFold 2 paper", "DeepMind's Chinchilla paper", "the original LoRA paper": a paper named by the name
+# it is known by. A name is a word holding a capital after its first letter or a digit ("LoRA", "GPT-3"), or a
+# capitalised word, optionally followed by a version number.
+_NAMED_PAPER = re.compile(r"(?<![\w-])((?:[A-Z][\w\-.]*|[a-z]+[A-Z][\w\-.]*)(?:\s+\d+(?:\.\d+)?)?)\s+paper\b")
+_NOT_NAMES = frozenset({"this", "that", "the", "a", "an", "which", "what", "each", "every", "one", "first", "same",
+                        "original", "other", "second", "third", "last", "previous", "above", "following"})
+
+
+def named_papers(question: str) -> list[str]:
+    """The names a question calls papers by ("the AlphaFold 2 paper" -> ["AlphaFold 2"])."""
+    return [m.group(1) for m in _NAMED_PAPER.finditer(question) if m.group(1).lower() not in _NOT_NAMES]
+
+
+def absent_paper(question: str, is_known: Callable[[str], bool]) -> bool:
+    """The question asks about a paper by a name that no paper of the collection has (`is_known` tells, from the
+    collection's names and titles): that paper is not here, whatever the sources nearest to its words say."""
+    return any(not is_known(name) for name in named_papers(question))
+
+
+# A figure a question takes for granted: "by 20%", "5 %", "3x", "2×", "40 percent".
+_FIGURE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|percent\b|x\b|×)", re.I)
+
+
+def figures_in(text: str) -> set[str]:
+    """Percentages and multipliers in a text, normalised: "20 %" and "20 percent" are "20%", "3 x" is "3x"."""
+    return {f"{float(n):g}{'x' if unit.lower() in ('x', '×') else '%'}" for n, unit in _FIGURE.findall(text)}
+
+
+PREMISE_WINDOW = 8  # words either side of a figure that say what it measures and which way it changed
+
+
+def _near(text: str, figure: str) -> set[str]:
+    """The content words within PREMISE_WINDOW words of the figure in `text` (what the figure measures)."""
+    tokens = re.findall(r"[\w.,%×]+", text)
+    near: set[str] = set()
+    for i, token in enumerate(tokens):
+        if figures_in(" ".join(tokens[i:i + 2])) & {figure} and re.match(r"\d", token):
+            near |= content_words(" ".join(tokens[max(0, i - PREMISE_WINDOW): i + PREMISE_WINDOW + 1]))
+    return {w for w in near if not re.fullmatch(r"[\d.,%×x]+", w)}
+
+
+def unstated_figure(question: str, abstracts: list[str]) -> bool:
+    """The question takes for granted a percentage or a multiplier that no source states ("Why does X cut memory
+    by 20%?"), or that a source states about the same quantity changing the other way ("increase memory by 20%"
+    where the abstract says "saving memory ... by over 20%"): its premise is not in the abstracts, and an answer
+    would have to accept it unchecked."""
+    for figure in figures_in(question):
+        holding = [a for a in abstracts if figure in figures_in(a)]
+        if not holding:
+            return True
+        value = float(figure[:-1])
+        asked = figure_directions(question, value, PREMISE_WINDOW)
+        measured = _near(question, figure) - {"compar", "compared"}
+        for text in holding:
+            said = figure_directions(text, value, PREMISE_WINDOW)
+            if asked and said and not asked & said and measured & _near(text, figure):
+                return True
     return False
 
 

@@ -193,6 +193,15 @@ class KeywordIndex:
     def _size(self) -> int:
         return int(self._bm25.bm25.scores["num_docs"]) if self._bm25 is not None else 0
 
+    def names_a_paper(self, name: str) -> bool:
+        """Whether some paper of the collection goes by `name`: it introduces it, or its title holds it as words
+        ("Yi" in "Yi: Open Foundation Models by 01.AI")."""
+        if normalise_name(name) in self.names:
+            return True
+        wanted = " ".join(w.lower() for w in _WORD.findall(fold(name)))
+        return bool(wanted) and any(f" {wanted} " in f" {' '.join(_WORD.findall(fold(t))).lower()} "
+                                    for t in self.lexicon.titles.values())
+
     def name_matches(self, query: str, allowed: frozenset[str] | None = None) -> list[str]:
         return [pid for name in query_names(query) for pid in self.names.get(name, [])
                 if allowed is None or pid in allowed]

@@ -327,8 +327,12 @@ def test_compaction_keeps_the_sentence_a_described_question_asks_about(corpus_pa
 
 
 def test_a_false_premise_repeated_back_is_refused(pipeline, fake):
-    """The question says DePT increases memory by 20%; its abstract says it saves over 20%."""
-    question = "Why does DePT increase memory usage by 20% compared with vanilla prompt tuning?"
+    """DePT's abstract says it saves over 20% memory. A question that says it increases memory by 20% is refused
+    before the model; an answer that says so, to a question that states no figure, is refused after it."""
+    asked = len(fake.history)
+    assert pipeline.ask("Why does DePT increase memory usage by 20% compared with vanilla prompt tuning?").refused
+    assert len(fake.history) == asked
+    question = "Why does DePT use more memory than vanilla prompt tuning?"
     fake.enqueue("DePT increases memory usage by 20% because it decomposes the soft prompt into a shorter soft "
                  "prompt and a pair of low-rank matrices [1]. DePT decomposes the soft prompt into a shorter soft "
                  "prompt and a pair of low-rank matrices [1].")

@@ -1,0 +1,102 @@
+"""Refusals before the model for questions whose premise the collection does not hold: a paper named by a name no
+paper here has ("the X paper"), and a percentage or multiplier no source states, or states changing the other
+way. Seeded templates over real corpus papers and their own figures (never eval questions)."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from assistant.answer.refusal import absent_paper, figures_in, named_papers, unstated_figure
+from assistant.app import build
+from assistant.llms.fake import FakeBackend
+from assistant.search.keyword import title_name
+from tests.support import make_settings
+
+
+@pytest.fixture(scope="module")
+def app(built_store, embedder):
+    return build(make_settings(built_store), backend=FakeBackend(), embedder=embedder)
+
+
+@pytest.fixture(scope="module")
+def named(app) -> list[tuple[str, str]]:
+    """(name, abstract) of real corpus papers whose title starts with their name ("LeTI: ...")."""
+    firsts = [c for c in app.store.iter_chunks() if c.position == 0]
+    out = [(title_name(c.title), c.abstract or "") for c in firsts if title_name(c.title)]
+    return [(n, a) for n, a in out if re.fullmatch(r"[A-Za-z][\w\-]{2,20}", n)]
+
+
+def test_named_papers_are_read_from_the_question():
+    assert named_papers("What does the AlphaFold 2 paper say?") == ["AlphaFold 2"]
+    assert named_papers("In DeepMind's Chinchilla paper, what ratio is optimal?") == ["Chinchilla"]
+    assert named_papers("What does this paper do? And the first paper?") == []
+
+
+def test_a_paper_of_the_collection_is_known_by_its_name_and_an_unknown_one_is_not(app, named):
+    keyword = app.retriever.keyword
+    rng = random.Random(3)
+    for name, _ in rng.sample(named, 20):
+        assert not absent_paper(f"What does the {name} paper propose?", keyword.names_a_paper), name
+        unknown = f"{name}Zq{rng.randint(10, 99)}"  # a name no paper of the collection is called by
+        assert absent_paper(f"What does the {unknown} paper propose?", keyword.names_a_paper), unknown
+
+
+def test_the_pipeline_refuses_an_absent_paper_without_asking_the_model(app, named):
+    fake = FakeBackend()
+    pipeline = build(app.settings, backend=fake, embedder=app.embedder).pipeline
+    name = named[0][0]
+    answer = pipeline.ask(f"What is the main finding of the {name}Zq77 paper on {named[1][0]}?")
+    assert answer.refused and fake.history == []
+
+
+FIGURE = re.compile(r"(\b(?:improv\w*|reduc\w*|increas\w*|sav\w*|boost\w*|cut\w*)\b(?:\W+\w+){0,4}?\W+"
+                    r"(?:by\s+)?(?:over\s+|up\s+to\s+)?(\d+(?:\.\d+)?)%)")
+
+
+def figure_cases(named) -> list[tuple[str, str, str, str | None, str]]:
+    """(name, abstract, change verb as written, the word it changes if one sits between, figure) for abstracts
+    saying how much something changed ("improves accuracy by 5%")."""
+    out = []
+    for name, abstract in named:
+        m = FIGURE.search(abstract)
+        if m:
+            between = [w.strip(".,;()") for w in m.group(1).split()[1:-1]]
+            measured = next((w for w in between if len(w) > 4 and w.isalpha() and w.islower()), None)
+            out.append((name, abstract, m.group(1).split()[0], measured, m.group(2) + "%"))
+    return out
+
+
+def test_figures_are_normalised():
+    assert figures_in("by 20 %, 3x faster, 40 percent, 2× less, 1.5%") == {"20%", "3x", "40%", "2x", "1.5%"}
+    assert figures_in("GPT-4 and GSM8K and 7B") == set()
+
+
+def test_a_figure_the_sources_do_not_state_is_a_premise_they_do_not_hold(named):
+    cases = figure_cases(named)
+    assert len(cases) >= 8
+    rng = random.Random(9)
+    for name, abstract, verb, _, figure in rng.sample(cases, 8):
+        value = float(figure[:-1])
+        held = f"How does {name} {verb} results by {figure}?"
+        assert not unstated_figure(held, [abstract]), held
+        other = f"{value + 17:g}%"
+        assert other not in figures_in(abstract)
+        assert unstated_figure(f"Why does {name} {verb} results by {other}?", [abstract])
+
+
+def test_a_figure_stated_the_other_way_round_is_refused(named):
+    opposite = {"improv": "degrade", "increas": "decrease", "boost": "reduce", "reduc": "increase",
+                "sav": "increase", "cut": "increase"}
+    cases = figure_cases(named)
+    checked = 0
+    for name, abstract, verb, measured, figure in cases:
+        key = next((k for k in opposite if verb.lower().startswith(k)), None)
+        if key is None or measured is None:
+            continue
+        flipped = f"Why does {name} {opposite[key]} {measured} by {figure}?"
+        assert unstated_figure(flipped, [abstract]), (flipped, abstract)
+        checked += 1
+    assert checked >= 3
