@@ -29,9 +29,9 @@ if TYPE_CHECKING:
     from llama_index.core.schema import NodeWithScore
 
 INFO = "index.json"
-FORMAT = 4  # bumped when what is persisted changes (2: the lexicon, and names introduced by "we propose X";
+FORMAT = 5  # bumped when what is persisted changes (2: the lexicon, and names introduced by "we propose X";
 #   3: accents folded, a name used only where written in as many words as its paper writes it; 4: the words an
-#   acronym abbreviates)
+#   acronym abbreviates; 5: a paper's own way of writing its name read from each use, not from the last one)
 MAX_NAME_PAPERS = 2  # a name shared by more papers than this is a topic word, not a method name
 COMMON_USES = 3  # a name this many other papers use is the field's term ("BERT", "CLIP"), not a paper's
 _TITLE_NAME = re.compile(r"^([^\s:]{2,30}(?:\s[^\s:]{1,20}){0,2}):\s")  # "LoRAMoE: ...", "B-PROP: ..."
@@ -117,8 +117,8 @@ class Lexicon:
         # A name is used where it is written in as many words as its own papers write it: "of a" is no use of
         # "OFA", "ERNIE 2.0" (three words) is one of "ERNIE 2.0".
         own = defaultdict(set)
-        for key, n, pid, _, _ in seen:
-            if pid in names[key] and not is_plain:
+        for key, n, pid, plain_use, _ in seen:
+            if pid in names[key] and not plain_use:
                 own[key].add(n)
         users: dict[str, set[str]] = defaultdict(set)
         plain: set[str] = set()

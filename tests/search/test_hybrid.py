@@ -102,3 +102,19 @@ def test_bm25_persists_and_follows_incremental_ingest(store_copy, corpus_papers,
     # an unchanged re-ingest leaves revision and index alone
     ingest(papers, settings, embedder, progress=False)
     assert PaperStore(settings).revision() == before + 1
+
+
+def test_a_name_is_used_only_where_written_as_its_own_paper_writes_it(corpus_papers):
+    """Every paper whose title names it in one word ("LeTI: ..."): ordinary text that spells the name across two
+    words ("of a" for OFA) is no use of it, whichever use the lexicon happened to read last."""
+    from assistant.search.keyword import Lexicon, normalise_name, title_name
+
+    owners = [p for p in corpus_papers if (n := title_name(p.title)) and n.isalnum() and len(n) >= 3]
+    for owner in owners[:40]:
+        name = normalise_name(title_name(owner.title) or "")
+        split = f"{name[:-1]} {name[-1]}"  # the same letters as two words
+        texts = {owner.paper_id: (owner.title, owner.abstract),
+                 "other": ("Another paper", f"We study the role {split} plays in training."),
+                 "last": ("Yet another", f"A note about {split} again.")}
+        lexicon = Lexicon.build(texts, {name: [owner.paper_id]})
+        assert lexicon.name_uses[name][0] == 0, (name, lexicon.name_uses[name])
