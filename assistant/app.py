@@ -1,5 +1,6 @@
-"""The composition root: `build(settings)` makes the store, the embedder, the retriever, the backend pool and
-the pipeline, once, and every entry point (CLI, UI, eval, bench, API) gets them from the `App` it returns.
+"""The composition root: `build(settings)` makes the store, the embedder, the retriever, the backend pool, the
+pipeline and the queue in front of it, once, and every entry point (CLI, UI, eval, bench, API) gets them from the
+`App` it returns.
 
 Nothing else constructs these components; nothing here answers questions or serves pages.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assistant.answer.gate import Gate
 from assistant.answer.pipeline import Pipeline
 from assistant.answer.prompts import Prompts
 from assistant.config import LLMSettings, Settings
@@ -30,6 +32,7 @@ class App:
     retriever: Retriever
     backends: BackendPool
     pipeline: Pipeline
+    gate: Gate  # the one queue of generations (ui.concurrency, ui.max_queue): page, API and MCP share it
 
     @property
     def registry(self) -> Registry:
@@ -68,4 +71,5 @@ def build(settings: Settings, *, registry: Registry | None = None, backend: Back
         else settings.llm
     backends = BackendPool(registry, llm, {backend.name: backend} if backend else None)
     pipeline = Pipeline(settings, retriever, backends, Prompts(settings.prompts_dir))
-    return App(settings, store, embedder, retriever, backends, pipeline)
+    gate = Gate(settings.ui.concurrency, settings.ui.max_queue)
+    return App(settings, store, embedder, retriever, backends, pipeline, gate)

@@ -74,10 +74,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     app = build(settings_from(args))
     hits = app.retriever.search(query, app.settings.retrieval.k)
     if args.json:
-        print_json({"query": query, "results": [
-            {"rank": i, "paper_id": h.paper_id, "title": h.title, "url": h.url, "score": h.score, "text": h.text}
-            for i, h in enumerate(hits, 1)
-        ]})
+        from assistant.api.service import search_result  # the shape POST /api/search returns too
+
+        print_json(search_result(query, hits))
     else:
         for i, h in enumerate(hits, 1):
             print(terminal_safe(f"{i}. {h.title}  (score {h.score:.3f})\n   {h.url}\n   {h.text[:200]}…\n"))

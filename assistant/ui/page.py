@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from assistant.answer.gate import Busy
 from assistant.app import App
 from assistant.llms.base import Message
 from assistant.ui import render
@@ -40,10 +41,14 @@ def build_app(app: App) -> gr.Blocks:
 
     def respond(message: str, chat: list[dict], plain: list[Message], links: dict[int, str], backend: str, k: int,
                 hybrid: bool, rerank: bool) -> Iterator[tuple[Any, ...]]:
-        for chat_value, plain_value, panel, new_links in chat_turn(
-            app.pipeline, message, chat or [], plain or [], links or {}, backend, k, hybrid, rerank
-        ):
-            yield chat_value, plain_value, new_links, panel, ""
+        try:  # one queue with the API and MCP (App.gate): a generation waits for a slot, whoever asks
+            with app.gate.slot():
+                for chat_value, plain_value, panel, new_links in chat_turn(
+                    app.pipeline, message, chat or [], plain or [], links or {}, backend, k, hybrid, rerank
+                ):
+                    yield chat_value, plain_value, new_links, panel, ""
+        except Busy as e:
+            raise gr.Error(str(e)) from e
 
     def browse(query: str) -> tuple[str, Any]:
         query = (query or "").strip()

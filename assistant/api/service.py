@@ -1,0 +1,84 @@
+"""What the HTTP routes and the MCP tools do, once: list the models, search, answer (through the app's queue),
+read a paper. The JSON shapes are the CLI's (`search --json`, `ask --json`), built here for both.
+
+Generations hold a slot of `app.gate` for their whole run, streamed or not; retrieval alone does not queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from assistant.answer.pipeline import Event
+from assistant.app import App
+from assistant.config import Options
+from assistant.llms.base import Message
+from assistant.types import Answer, SearchHit, StoredChunk
+
+
+class UnknownModel(LookupError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"model {name!r} does not exist; choose one of: {', '.join(known)}")
+        self.name = name
+        self.known = known
+
+
+def search_result(query: str, hits: list[SearchHit]) -> dict[str, Any]:
+    """The shape of `search --json`."""
+    return {"query": query, "results": [
+        {"rank": i, "paper_id": h.paper_id, "title": h.title, "url": h.url, "score": h.score, "text": h.text}
+        for i, h in enumerate(hits, 1)
+    ]}
+
+
+def paper_record(chunk: StoredChunk) -> dict[str, Any]:
+    """One paper as the store holds it, its whole abstract included."""
+    return {"paper_id": chunk.paper_id, "title": chunk.title, "url": chunk.url, "authors": list(chunk.authors),
+            "author_count": chunk.author_count, "published": chunk.published, "year": chunk.year,
+            "venue": chunk.venue, "doi": chunk.doi, "arxiv_id": chunk.arxiv_id, "keywords": list(chunk.keywords),
+            "abstract": chunk.abstract or chunk.text}
+
+
+class Service:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    @property
+    def default_model(self) -> str:
+        return self.app.backends.default
+
+    def listed_models(self) -> list[str]:
+        """The backends offered to clients: the page's list (registered and not hidden, and the configured one)."""
+        shown = set(self.app.registry.names(include_hidden=False))
+        return [n for n in self.app.backends.names() if n in shown or n == self.default_model]
+
+    def check_model(self, options: Options) -> None:
+        """Any backend the CLI's --model accepts may be named; an unknown one is an error listing the others."""
+        if options.backend not in self.app.backends.names():
+            raise UnknownModel(options.backend, self.listed_models())
+
+    def search(self, query: str, options: Options) -> dict[str, Any]:
+        hits = self.app.retriever.search(query, options.k, hybrid=options.hybrid, rerank=options.rerank)
+        return search_result(query, hits)
+
+    def ask(self, question: str, history: list[Message], options: Options) -> Answer:
+        self.check_model(options)
+        with self.app.gate.slot():
+            return self.app.pipeline.ask(question, history, options)
+
+    def stream(self, question: str, history: list[Message], options: Options) -> Iterator[Event]:
+        """The pipeline's events, holding a queue slot until the last one is taken or the iterator is closed."""
+        self.check_model(options)
+        with self.app.gate.slot():
+            yield from self.app.pipeline.stream(question, history, options)
+
+    def paper(self, paper_id: str) -> dict[str, Any] | None:
+        chunk = self.app.store.paper(paper_id)
+        return paper_record(chunk) if chunk else None
+
+    def papers(self) -> list[dict[str, str]]:
+        """Every paper's id and title, sorted by title."""
+        seen: dict[str, str] = {}
+        for chunk in self.app.store.iter_chunks():
+            seen.setdefault(chunk.paper_id, chunk.title)
+        return [{"paper_id": pid, "title": title} for pid, title in sorted(seen.items(), key=lambda kv: kv[1])]
