@@ -159,3 +159,13 @@ def test_openapi_docs_and_the_page_are_served_beside_the_api(running):
 
     result = Client(running.url, verbose=False).predict("LeTI", api_name="/browse")
     assert "LeTI" in result[0]
+
+
+def test_the_example_script_prints_the_answer_and_its_cited_papers(running):
+    script = ROOT / "docs" / "examples" / "openai_ask.py"
+    for stream in ([], ["--stream"]):
+        proc = subprocess.run([sys.executable, str(script), "--base-url", running.url + "v1", *stream, QUESTION],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        answer, _, cited = proc.stdout.partition("\nCited papers:\n")
+        assert "[1]" in answer and "LeTI" in cited.splitlines()[0] and cited.splitlines()[1].strip().startswith("http")
