@@ -48,9 +48,10 @@ class Service:
         return self.app.backends.default
 
     def listed_models(self) -> list[str]:
-        """The backends offered to clients: the page's list (registered and not hidden, and the configured one)."""
+        """The backends offered to clients: the page's list (registered and not hidden, and the configured one),
+        the configured one first."""
         shown = set(self.app.registry.names(include_hidden=False))
-        return [n for n in self.app.backends.names() if n in shown or n == self.default_model]
+        return [self.default_model, *(n for n in self.app.backends.names() if n in shown and n != self.default_model)]
 
     def check_model(self, options: Options) -> None:
         """Any backend the CLI's --model accepts may be named; an unknown one is an error listing the others."""
