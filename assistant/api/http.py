@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -97,18 +98,25 @@ def sse(first: Event, events: Iterator[Event], model: str) -> AsyncIterator[str]
         return [chunk(cid, created, answer.model, {"content": answer.answer}),
                 chunk(cid, created, answer.model, {}, "stop", **extras(answer)), "data: [DONE]\n\n"]
 
+    async def step() -> Event | object:
+        # Shielded: a client that hangs up cancels us, but the worker thread would go on inside the generator;
+        # waiting for its piece lets `close` below run the generator's cleanup, which frees the queue slot.
+        with anyio.CancelScope(shield=True):
+            return await run_in_threadpool(next, events, _END)
+
     async def run() -> AsyncIterator[str]:
         try:
             for text in render(first):
                 yield text
-            while (event := await run_in_threadpool(next, events, _END)) is not _END:
-                for text in render(event):
+            while (event := await step()) is not _END:
+                for text in render(event):  # type: ignore[arg-type]
                     yield text
         except KNOWN as e:  # after the 200: OpenAI's way is an error object in the stream
             status = failure(e, "messages")
-            yield f"data: {status.body.decode()}\n\n"
+            yield f"data: {bytes(status.body).decode()}\n\n"
         finally:
-            await run_in_threadpool(events.close)  # frees the queue slot even when the client went away
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(events.close)  # frees the queue slot, also when the client went away
 
     return run()
 

@@ -61,7 +61,8 @@ def make_backends() -> Backends:
     ok = lambda s: Readiness(True, "ok")  # noqa: E731
     b.registry.register(BackendSpec("fake", "scripted", lambda s: b.fake, ok))
     b.registry.register(BackendSpec("broken", "dies mid-stream", lambda s: b.broken, ok))
-    b.registry.register(BackendSpec("counting", "slow fake", lambda s: b.counting, ok, hidden=True))
+    b.registry.register(BackendSpec("counting", "slow fake", lambda s: b.counting, ok))
+    b.registry.register(BackendSpec("hidden", "not offered", lambda s: FakeBackend(), ok, hidden=True))
     return b
 
 

@@ -5,6 +5,7 @@ queue is a 429, and one failing request does not stop the others."""
 from __future__ import annotations
 
 import base64
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -36,14 +37,32 @@ def test_concurrent_requests_queue_and_one_failure_does_not_stop_the_others(runn
     assert running.app.gate.running == 0 and running.app.gate.waiting == 0  # every slot was given back
 
 
+def test_the_page_and_the_api_share_one_queue(running):
+    from gradio_client import Client
+
+    counting = running.backends.counting
+    counting.peak = 0
+    page = Client(running.url, verbose=False)
+    jobs = [page.submit(QUESTION, [], "counting", 5, True, False, api_name="/chat") for _ in range(2)]
+    with ThreadPoolExecutor(3) as pool:
+        codes = [r.status_code for r in pool.map(lambda _: ask(running.url), range(3))]
+    answers = [job.result(timeout=120) for job in jobs]
+    assert codes == [200, 200, 200] and all("#src-1" in str(chat[-1]) for chat, *_ in answers)
+    assert counting.peak == 1  # never a page generation beside an API one
+
+
 def test_a_stream_closed_early_gives_its_slot_back(running):
     client = openai.OpenAI(base_url=running.url + "v1", api_key="x", max_retries=0)
     stream = client.chat.completions.create(model="counting", messages=[{"role": "user", "content": QUESTION}],
                                             stream=True)
     next(iter(stream))
+    assert running.app.gate.running == 1  # the first chunk comes once the request holds its slot
     stream.close()
-    assert ask(running.url).status_code == 200
+    deadline = time.monotonic() + 10
+    while running.app.gate.running and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert running.app.gate.running == 0
+    assert ask(running.url).status_code == 200
 
 
 def test_a_full_queue_is_a_429(built_store, embedder):
