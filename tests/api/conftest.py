@@ -48,6 +48,10 @@ class Counting(FakeBackend):
                 self.active -= 1
 
 
+class Hidden(FakeBackend):
+    name = "hidden"
+
+
 @dataclass
 class Backends:
     fake: FakeBackend
@@ -62,7 +66,7 @@ def make_backends() -> Backends:
     b.registry.register(BackendSpec("fake", "scripted", lambda s: b.fake, ok))
     b.registry.register(BackendSpec("broken", "dies mid-stream", lambda s: b.broken, ok))
     b.registry.register(BackendSpec("counting", "slow fake", lambda s: b.counting, ok))
-    b.registry.register(BackendSpec("hidden", "not offered", lambda s: FakeBackend(), ok, hidden=True))
+    b.registry.register(BackendSpec("hidden", "not offered", lambda s: Hidden(), ok, hidden=True))
     return b
 
 

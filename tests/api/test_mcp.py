@@ -67,7 +67,9 @@ def check(out: dict) -> None:
 
 def test_the_stdio_server_lists_and_calls_every_tool(built_store):
     async def main() -> dict:
-        async with Client(stdio(built_store), read_timeout_seconds=120) as client:
+        # The server answers `initialize` once it has imported and built the app: 10-20 s on an idle machine,
+        # minutes on a loaded one, so the timeout is generous (an MCP client's own may need raising too).
+        async with Client(stdio(built_store), read_timeout_seconds=600) as client:
             return await exercise(client)
 
     check(anyio.run(main))
