@@ -1,5 +1,6 @@
-"""The composition root: `build(settings)` makes the store, the embedder, the retriever, the backend pool and
-the pipeline, once, and every entry point (CLI, UI, eval, bench, API) gets them from the `App` it returns.
+"""The composition root: `build(settings)` makes the store, the embedder, the retriever, the backend pool, the
+pipeline and the queue in front of it, once, and every entry point (CLI, UI, eval, bench, API) gets them from the
+`App` it returns.
 
 Nothing else constructs these components; nothing here answers questions or serves pages.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assistant.answer.gate import Gate
 from assistant.answer.pipeline import Pipeline
 from assistant.answer.prompts import Prompts
 from assistant.config import LLMSettings, Settings
@@ -32,6 +34,7 @@ class App:
     backends: BackendPool
     pipeline: Pipeline
     collections: Collections  # every named collection's retriever, opened on first use
+    gate: Gate  # the one queue of generations (ui.concurrency, ui.max_queue): page, API and MCP share it
 
     @property
     def registry(self) -> Registry:
@@ -71,4 +74,5 @@ def build(settings: Settings, *, registry: Registry | None = None, backend: Back
     backends = BackendPool(registry, llm, {backend.name: backend} if backend else None)
     collections = Collections(settings, embedder, retriever)
     pipeline = Pipeline(settings, retriever, backends, Prompts(settings.prompts_dir), collections)
-    return App(settings, store, embedder, retriever, backends, pipeline, collections)
+    gate = Gate(settings.ui.concurrency, settings.ui.max_queue)
+    return App(settings, store, embedder, retriever, backends, pipeline, collections, gate)

@@ -128,11 +128,12 @@ class LLMSettings(_Group):
 
 class UISettings(_Group):
     host: str = Field("127.0.0.1", description="Address to bind; anything but loopback needs auth.")
-    port: int = Field(7860, ge=0, le=65535, description="Port of the chat UI (0 = any free port).")
+    port: int = Field(7860, ge=0, le=65535, description="Port of the chat UI and the API (0 = any free port).")
     auth_file: Path | None = Field(None, description="File with one `user:password` per line.")
     auth_env: str = Field("PAPER_ASSISTANT_AUTH", description="Env var holding `user:password`.")
     insecure_no_auth: bool = Field(False, description="Allow a non-loopback bind without auth.")
-    concurrency: int = Field(1, ge=1, description="Generations served at once; others wait in the queue.")
+    concurrency: int = Field(1, ge=1, description="Generations served at once (page, API and MCP together); "
+                             "others wait in the queue.")
     max_queue: int = Field(64, ge=1, description="Requests waiting before new ones are told the app is busy.")
     max_upload_mb: float = Field(20.0, gt=0, le=2048, description="Largest file the Papers tab accepts, in MB.")
     max_upload_files: int = Field(10, ge=1, le=1000, description="Files accepted in one upload.")

@@ -1,5 +1,6 @@
 """The layout holds: every stage imports only from the stages below it, no module is in an import circle (lazy
-imports inside functions count too), nothing imports by name, and only ui/ imports gradio."""
+imports inside functions count too), nothing imports by name, and only ui/ imports gradio (api/ serves HTTP and
+MCP without it; ui.serve mounts the page into the API's app)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from tests.support import ROOT
 PACKAGE = ROOT / "assistant"
 # Stage -> rank; a module may import a module of its own stage or of a lower rank. llms and search share a rank
 # and must not import each other.
-STAGES = {"core": 0, "llms": 1, "search": 1, "ingest": 2, "answer": 3, "evals": 4, "app": 5, "ui": 6, "cli": 7}
+STAGES = {"core": 0, "llms": 1, "search": 1, "ingest": 2, "answer": 3, "evals": 4, "app": 5, "api": 6, "ui": 7,
+          "cli": 8}
 CORE = {"assistant", "assistant.config", "assistant.types", "assistant.text", "assistant.offline",
         "assistant.resources"}
 
@@ -105,7 +107,8 @@ def test_only_the_ui_imports_gradio():
 
 
 @pytest.mark.parametrize("module", ["assistant.search.retriever", "assistant.ingest.index", "assistant.answer.pipeline",
-                                    "assistant.evals.runner", "assistant.app", "assistant.ui.page",
+                                    "assistant.evals.runner", "assistant.app", "assistant.api.http",
+                                    "assistant.api.mcp_server", "assistant.ui.page",
                                     "assistant.cli.main"])
 def test_a_stage_imports_without_the_stages_above_it(module):
     """In a fresh interpreter: importing a stage loads no module of a higher stage."""

@@ -81,19 +81,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not query:
         raise UsageError("the query is empty")
     app = build(settings_from(args))
+    from assistant.api.service import search_result  # the shape POST /api/search returns too
+
     filters = filters_from(args)
     hits = app.retriever.search(query, app.settings.retrieval.k, filters=filters)
-    papers = app.store.first_chunks([h.paper_id for h in hits])
-    results = []
-    for i, h in enumerate(hits, 1):
-        p = papers.get(h.paper_id)
-        results.append({"rank": i, "paper_id": h.paper_id, "title": h.title, "url": h.url, "score": h.score,
-                         "text": h.text, "year": p.year if p else None, "authors": list(p.authors) if p else [],
-                         "venue": p.venue if p else None})
     label = filters.label() if filters.active else None
+    found = search_result(query, hits, app.store.first_chunks([h.paper_id for h in hits]),
+                          app.store.collection_label, label)
+    results = found["results"]
     if args.json:
-        print_json({"query": query, "collection": app.store.collection_label, "filters": label,
-                    "results": results})
+        print_json(found)
         return 0
     if label and not hits:
         print(f"No paper in the collection matches the filter ({label}).")

@@ -10,12 +10,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from assistant.cli import answer, collections, evals, index, serve
+from assistant.cli import answer, collections, evals, index, mcp, serve
 from assistant.cli.common import UsageError, terminal_safe
 from assistant.offline import enforce_offline
 
 EXIT_ERROR = 2
-COMMAND_GROUPS = (index, collections, answer, serve, evals)  # each has add_commands(subparsers)
+COMMAND_GROUPS = (index, collections, answer, serve, mcp, evals)  # each has add_commands(subparsers)
 
 
 def build_parser() -> argparse.ArgumentParser:

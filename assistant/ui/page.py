@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer import export
+from assistant.answer.gate import Busy
 from assistant.app import App
 from assistant.ingest.corpus import EXTENSIONS
 from assistant.llms.base import Message
@@ -93,11 +94,15 @@ def build_app(app: App) -> gr.Blocks:
     def respond(message: str, chat: list[dict], plain: list[Message], links: dict[int, str], answers: list[Answer],
                 backend: str, k: int, hybrid: bool, rerank: bool, collection: str, years: str, author: str,
                 venue: str) -> Iterator[tuple[Any, ...]]:
-        for chat_value, plain_value, panel, new_links, new_answers in chat_turn(
-            app.pipeline, message, chat or [], plain or [], links or {}, backend, k, hybrid, rerank, collection,
-            years, author, venue, answers or [],
-        ):
-            yield chat_value, plain_value, new_links, new_answers, panel, ""
+        try:  # one queue with the API and MCP (App.gate): a generation waits for a slot, whoever asks
+            with app.gate.slot():
+                for chat_value, plain_value, panel, new_links, new_answers in chat_turn(
+                    app.pipeline, message, chat or [], plain or [], links or {}, backend, k, hybrid, rerank,
+                    collection, years, author, venue, answers or [],
+                ):
+                    yield chat_value, plain_value, new_links, new_answers, panel, ""
+        except Busy as e:
+            raise gr.Error(str(e)) from e
 
     def save(answers: list[Answer], saved_path: str | None) -> tuple[Any, ...]:
         try:

@@ -1,4 +1,5 @@
-"""Serving the page: binding, authentication, the request queue (`launch`), and warming the model up.
+"""Serving the page: binding, authentication, the request queue (`launch`: the page alone; `serve`: the page
+mounted into the HTTP API's FastAPI app, one server), and warming the model up.
 
 Loopback by default. Any other address needs credentials (env var or file) unless ui.insecure_no_auth is set;
 a public share link is never created. Building the page is `page`'s job; the command line is `cli.serve`'s.
@@ -19,6 +20,9 @@ from assistant.llms.registry import BackendPool
 
 if TYPE_CHECKING:
     import gradio as gr
+    import uvicorn
+
+    from assistant.app import App
 
 log = logging.getLogger(__name__)
 TEMP_DIR = Path("data/gradio-tmp")  # Gradio's cache and uploads, beside the store: not /tmp/gradio
@@ -105,3 +109,61 @@ def warm_up(backends: BackendPool) -> None:
             log.warning("warming up %s failed", backends.default, exc_info=True)
 
     threading.Thread(target=run, daemon=True, name="warm-up").start()
+
+
+class Served:
+    """The page and the API running in one uvicorn server on a background thread: `url`, then `close()`."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread, url: str) -> None:
+        self.server, self.thread, self.url = server, thread, url
+
+    def wait(self) -> None:
+        """Block until the server stops (Ctrl+C stops it)."""
+        try:
+            while self.thread.is_alive():
+                self.thread.join(0.5)
+        except KeyboardInterrupt:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+def serve(app: App, demo: gr.Blocks, settings: Settings, *, port: int | None = None) -> Served:
+    """The page mounted into the API's FastAPI app (`api.http.create_api`), both behind the same login, binding
+    rules and queue, served by one uvicorn server; returns once it accepts connections.
+
+    The page keeps Gradio's login form; the API takes the same `user:password` as HTTP Basic or a Bearer token.
+    Gradio's queue admits `ui.concurrency` page events at a time and the app's gate (`App.gate`) admits
+    `ui.concurrency` generations at a time across the page, the API and MCP."""
+    import gradio as gr
+    import uvicorn
+
+    from assistant.api.http import create_api
+    from assistant.ui.render import CSS
+
+    ui = settings.ui
+    auth = auth_for(ui)  # refuses a non-loopback bind without a login, as launch() does
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(TEMP_DIR.resolve()))
+    Path(os.environ["GRADIO_TEMP_DIR"]).mkdir(parents=True, exist_ok=True)
+    demo.queue(default_concurrency_limit=ui.concurrency, max_size=ui.max_queue)
+    api = create_api(app, auth)
+    chosen = port if port is not None else ui.port
+    gr.mount_gradio_app(api, demo, path="/", server_name=ui.host, server_port=chosen, auth=auth,
+                        footer_links=["api"], show_error=False, max_file_size=int(ui.max_upload_mb * 1024 * 1024),
+                        ssr_mode=False, mcp_server=False, css=CSS)
+    config = uvicorn.Config(api, host=ui.host, port=chosen, log_level="warning", access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True, name="uvicorn")
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise ConfigError(f"ui.host = {ui.host!r}, ui.port = {chosen}: the server could not start "
+                              "(is the port in use?)")
+        thread.join(0.05)
+    bound = server.servers[0].sockets[0].getsockname()
+    host = f"[{ui.host}]" if ":" in ui.host else ui.host
+    return Served(server, thread, f"http://{host}:{bound[1]}/")
