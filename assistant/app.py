@@ -1,5 +1,6 @@
-"""The composition root: `build(settings)` makes the store, the embedder, the retriever, the backend pool and
-the pipeline, once, and every entry point (CLI, UI, eval, bench, API) gets them from the `App` it returns.
+"""The composition root: `build(settings)` makes the store, the embedder, the retriever, the backend pool, the
+pipeline and the review tables, once, and every entry point (CLI, UI, eval, bench, API) gets them from the `App`
+it returns.
 
 Nothing else constructs these components; nothing here answers questions or serves pages.
 """
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from assistant.answer.pipeline import Pipeline
 from assistant.answer.prompts import Prompts
+from assistant.answer.table import ReviewTables
 from assistant.config import LLMSettings, Settings
 from assistant.llms.registry import BackendPool, Registry
 from assistant.search.retriever import Retriever
@@ -30,6 +32,7 @@ class App:
     retriever: Retriever
     backends: BackendPool
     pipeline: Pipeline
+    tables: ReviewTables
 
     @property
     def registry(self) -> Registry:
@@ -67,5 +70,7 @@ def build(settings: Settings, *, registry: Registry | None = None, backend: Back
     llm = LLMSettings.model_validate({**settings.llm.model_dump(), "backend": backend.name}) if backend \
         else settings.llm
     backends = BackendPool(registry, llm, {backend.name: backend} if backend else None)
-    pipeline = Pipeline(settings, retriever, backends, Prompts(settings.prompts_dir))
-    return App(settings, store, embedder, retriever, backends, pipeline)
+    prompts = Prompts(settings.prompts_dir)
+    pipeline = Pipeline(settings, retriever, backends, prompts)
+    tables = ReviewTables(settings, store, embedder, backends, prompts)
+    return App(settings, store, embedder, retriever, backends, pipeline, tables)

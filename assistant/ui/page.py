@@ -1,8 +1,9 @@
 """The Gradio page: `build_app(app)` returns a gr.Blocks over the app's pipeline; it never launches anything.
 
 A chat tab (one turn is `chat.chat_turn`), a settings area that picks the backend (built on first use, never
-switched on its own), k, hybrid and rerank as per-request options, and a tab that browses the papers. Launching,
-auth and binding live in `serve`; HTML and markdown in `render`.
+switched on its own), k, hybrid and rerank as per-request options, and a tab that browses the papers. The
+"Review table" tab and the "More like this" lists are laid out by `tables`. Launching, auth and binding live in
+`serve`; HTML and markdown in `render`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.app import App
 from assistant.llms.base import Message
 from assistant.ui import render
+from assistant.ui import tables as tables_ui
 from assistant.ui.chat import chat_turn, status
 from assistant.ui.serve import TEMP_DIR
 
@@ -85,6 +87,7 @@ def build_app(app: App) -> gr.Blocks:
             clear.click(lambda: ([], [], {}, render.sources_html([]), ""), None,
                         [chatbot, plain, links, panel, question], api_name=False)
             backend.change(lambda name: status(backends, name), backend, backend_status, api_name=False)
+            tables_ui.sources_related_ui(app, links)
         with gr.Tab("Papers"):
             with gr.Row():
                 search_box = gr.Textbox(placeholder="Search titles and abstracts…", show_label=False,
@@ -96,7 +99,9 @@ def build_app(app: App) -> gr.Blocks:
                     pick = gr.Dropdown([], label="Open a paper", elem_id="pa-pick")
                 with gr.Column():
                     paper = gr.HTML(render.paper_html(None), elem_id="pa-paper")
+                    tables_ui.more_like_this_ui(app, pick)
             search_box.submit(browse, search_box, [results, pick], api_name="browse")
             search_button.click(browse, search_box, [results, pick], api_name=False)
             pick.change(show_paper, pick, paper, api_name="paper")
+        tables_ui.review_table_ui(app, links, names)
     return demo
