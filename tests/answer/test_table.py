@@ -132,10 +132,10 @@ def test_rows_stream_one_prompt_per_paper(app, fake, leti):
 
 
 def test_extractive_takes_the_closest_sentence_or_not_stated(app, leti):
-    row = next(app.tables.rows([leti], ["dataset", "hardware and GPU budget"],
+    row = next(app.tables.rows([leti], ["task", "hardware and GPU budget"],
                                app.pipeline.options(backend="extractive")))
-    dataset, hardware = row.cells
-    assert "MBPP" in dataset.value and dataset.evidence == [dataset.value] and dataset.value in leti.abstract
+    task, hardware = row.cells
+    assert "code generation task" in task.value and task.evidence == [task.value] and task.value in leti.abstract
     assert hardware.value == NOT_STATED and row.model == "extractive"
 
 
