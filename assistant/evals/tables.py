@@ -120,11 +120,13 @@ def evidence_records(answers: Sequence[Answer]) -> tuple[list[dict[str, Any]], d
         for c in answer.citations:
             claims = [MARKER.sub("", u).strip() for u in units
                       if any(c.n in parse_marker(m.group(1)) for m in MARKER.finditer(u))]
+            # A quoted claim may join several source sentences with "…", as a compacted source does.
+            parts = [p for claim in claims for p in source_sentences(claim)]
             sentences = source_sentences(by_n[c.n].text) if c.n in by_n else []
-            quoted = bool(claims) and all(claim in sentences for claim in claims)
+            quoted = bool(parts) and all(p in sentences for p in parts)
             out.append({"question": answer.question, "model": answer.model, "n": c.n, "title": c.title,
                         "claims": claims, "evidence": c.evidence,
-                        "evidence_correct": (set(c.evidence) == set(claims)) if quoted else None})
+                        "evidence_correct": (set(c.evidence) == set(parts)) if quoted else None})
     judged = [r["evidence_correct"] for r in out if r["evidence_correct"] is not None]
     metrics = {"answers": len(answers), "citations": len(out), "judged": len(judged),
                "evidence_accuracy": mean(judged), "with_evidence": mean(bool(r["evidence"]) for r in out)}

@@ -64,6 +64,8 @@ def test_evidence_is_judged_by_construction_for_quoted_claims():
     wrong = Answer("q", "X is fast [1].", False, [Citation(1, "p", "T", "u", True, ["We build X."])], [source], "m")
     free = Answer("q", "X runs quickly [1].", False, [Citation(1, "p", "T", "u", True, ["X is fast."])], [source],
                   "m")
-    records, m = evidence_records([quoted, wrong, free])
-    assert [r["evidence_correct"] for r in records] == [True, False, None]
-    assert m["citations"] == 3 and m["judged"] == 2 and m["evidence_accuracy"] == 0.5
+    joined = Answer("q", "We build X. … Y is slow [1].", False,
+                    [Citation(1, "p", "T", "u", True, ["We build X.", "Y is slow."])], [source], "m")
+    records, m = evidence_records([quoted, wrong, free, joined])
+    assert [r["evidence_correct"] for r in records] == [True, False, None, True]
+    assert m["citations"] == 4 and m["judged"] == 3 and m["evidence_accuracy"] == 2 / 3
