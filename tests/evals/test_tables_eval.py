@@ -68,4 +68,4 @@ def test_evidence_is_judged_by_construction_for_quoted_claims():
                     [Citation(1, "p", "T", "u", True, ["We build X.", "Y is slow."])], [source], "m")
     records, m = evidence_records([quoted, wrong, free, joined])
     assert [r["evidence_correct"] for r in records] == [True, False, None, True]
-    assert m["citations"] == 4 and m["judged"] == 3 and m["evidence_accuracy"] == 2 / 3
+    assert m["citations"] == 4 and m["judged"] == 3 and m["evidence_accuracy"] == round(2 / 3, 4)
