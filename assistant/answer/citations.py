@@ -143,7 +143,12 @@ def source_sentences(text: str) -> list[str]:
 def evidence_for(claim: str, text: str) -> list[str]:
     """The sentences of `text` that hold `claim`, in the text's order: greedily the sentence holding most of the
     claim's words (and numbers) still uncovered, while it adds at least EVIDENCE_GAIN of them (and one word), at
-    most MAX_EVIDENCE; [] when no sentence holds that much. Deterministic: no model picks a quote."""
+    most MAX_EVIDENCE; [] when no sentence holds that much. A claim of several sentences gets each one's evidence.
+    Deterministic: no model picks a quote."""
+    parts = source_sentences(MARKER.sub("", claim))
+    if len(parts) > 1:  # a claim of several sentences ("A. … B."): each its own evidence, so none is drowned out
+        found = {s for part in parts for s in evidence_for(part, text)}
+        return [s for s in dict.fromkeys(source_sentences(text)) if s in found]
     words = content_words(MARKER.sub("", claim)) | {str(v) for v in numbers_in(claim)}
     sentences = source_sentences(text)
     bags = [content_words(s) | {str(v) for v in numbers_in(s)} for s in sentences]

@@ -250,3 +250,10 @@ def test_evidence_of_a_compacted_source_is_one_of_its_shown_sentences():
 def test_a_claim_no_source_holds_has_no_citation_and_no_evidence():
     out = check("Bananas ripen faster in warm rooms [1].", [LETI, DEPT])
     assert out.citations == [] and out.unsupported
+
+
+def test_a_claim_of_several_sentences_gets_each_ones_evidence():
+    short = "LeTI iteratively fine-tunes the model on textual feedback from a Python interpreter."
+    claim = f"{DEPT.text} … {short}"
+    both = Source(3, "pC", "T", "u", 0.5, f"{DEPT.text} {short}")
+    assert evidence_for(claim, both.text) == [*split_sentences(DEPT.text), short]
