@@ -103,5 +103,5 @@ def build_app(app: App) -> gr.Blocks:
             search_box.submit(browse, search_box, [results, pick], api_name="browse")
             search_button.click(browse, search_box, [results, pick], api_name=False)
             pick.change(show_paper, pick, paper, api_name="paper")
-        tables_ui.review_table_ui(app, links, names)
+        tables_ui.review_table_ui(app, links, names, pick)
     return demo

@@ -37,11 +37,15 @@ def split_columns(text: str) -> list[str]:
 
 
 def gather(app: App, chosen: Chosen, *, search: str = "", question: str = "", urls: dict[int, str] | None = None,
-           k: int | None = None) -> tuple[Chosen, str]:
-    """The chosen papers with those of a search, of an answer's sources to `question` (retrieval only), or of
-    the last answer (`urls`: its [n] -> paper URL); and a line saying what was added."""
+           ids: list[str] | None = None, k: int | None = None) -> tuple[Chosen, str]:
+    """The chosen papers with those of a search, of an answer's sources to `question` (retrieval only), of the
+    last answer (`urls`: its [n] -> paper URL), or given by id (the paper open in the Papers tab); and a line
+    saying what was added."""
     found: list[tuple[str, str]] = []
-    if search.strip():
+    if ids:
+        firsts = app.store.first_chunks([i for i in ids if i])
+        found = [(pid, firsts[pid].title) for pid in ids if pid in firsts]
+    elif search.strip():
         found = [(h.paper_id, h.title) for h in app.retriever.search(search.strip(), k or 10)]
     elif question.strip():
         hits = app.pipeline.retrieve(question.strip(), app.pipeline.options(k=k)).hits
@@ -137,8 +141,8 @@ def sources_related_ui(app: App, links: gr.State) -> None:
     which.change(lambda pid: more_like(app, pid) if pid else "", which, out, api_name=False)
 
 
-def review_table_ui(app: App, links: gr.State, backend_names: list[str]) -> None:
-    """The "Review table" tab."""
+def review_table_ui(app: App, links: gr.State, backend_names: list[str], open_paper: gr.Dropdown) -> None:
+    """The "Review table" tab; `open_paper` is the Papers tab's choice of paper."""
     import gradio as gr
 
     with gr.Tab("Review table"):
@@ -150,7 +154,9 @@ def review_table_ui(app: App, links: gr.State, backend_names: list[str]) -> None
             question = gr.Textbox(placeholder="…or a question: add the papers its answer would cite", scale=3,
                                   show_label=False, elem_id="pa-t-question")
             add_question = gr.Button("Add its papers", scale=1)
-        add_answer = gr.Button("Make a table of the last answer's papers", size="sm", elem_id="pa-t-answer")
+        with gr.Row():
+            add_answer = gr.Button("Make a table of the last answer's papers", size="sm", elem_id="pa-t-answer")
+            add_open = gr.Button("Add the paper open in the Papers tab", size="sm", elem_id="pa-t-open")
         papers = gr.Dropdown([], value=[], multiselect=True, label=f"Papers (up to {MAX_PAPERS})",
                              elem_id="pa-t-papers")
         added = gr.Markdown("")
@@ -174,6 +180,8 @@ def review_table_ui(app: App, links: gr.State, backend_names: list[str]) -> None
                            api_name=False)
         add_answer.click(lambda s, sel, urls: adding(s, sel, urls=urls), [chosen, papers, links], outs,
                          api_name=False)
+        add_open.click(lambda s, sel, pid: adding(s, sel, ids=[pid] if pid else []), [chosen, papers, open_paper],
+                       outs, api_name=False)
         def making(ids: list[str], cols: str, name: str) -> Iterator[tuple[str, str, Any]]:
             yield from make_table(app, ids, cols, name)
 

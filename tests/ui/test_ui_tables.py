@@ -71,6 +71,9 @@ def test_papers_of_the_last_answer_and_more_like_this(app):
     chosen, _ = gather(app, {}, urls=urls)
     assert list(chosen) == [h.paper_id for h in hits]
     assert [pid for _, pid in source_choices(app, urls)] == list(chosen)
+    again, line = gather(app, chosen, ids=[hits[0].paper_id, "pnope"])  # the paper open in the Papers tab
+    assert again == chosen and line == "Added 0 paper(s)."
+    assert list(gather(app, {}, ids=[hits[1].paper_id])[0]) == [hits[1].paper_id]
     html = more_like(app, hits[0].paper_id)
     assert f"Papers like <b>{render.html.escape(hits[0].title)}</b>" in html and html.count("<li") == 5
     assert split_columns("task, dataset\nmodel size") == ["task", "dataset", "model size"]
@@ -81,4 +84,4 @@ def test_page_builds_with_the_table_tab(app):
 
     demo = build_app(app)
     ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
-    assert {"pa-t-table", "pa-t-papers", "pa-related", "pa-src-pick"} <= ids
+    assert {"pa-t-table", "pa-t-papers", "pa-t-open", "pa-related", "pa-src-pick"} <= ids
