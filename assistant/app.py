@@ -1,6 +1,6 @@
 """The composition root: `build(settings)` makes the store, the embedder, the retriever, the backend pool, the
-pipeline and the queue in front of it, once, and every entry point (CLI, UI, eval, bench, API) gets them from the
-`App` it returns.
+pipeline, the review tables and the queue in front of them, once, and every entry point (CLI, UI, eval, bench,
+API) gets them from the `App` it returns.
 
 Nothing else constructs these components; nothing here answers questions or serves pages.
 """
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from assistant.answer.gate import Gate
 from assistant.answer.pipeline import Pipeline
 from assistant.answer.prompts import Prompts
+from assistant.answer.table import ReviewTables
 from assistant.config import LLMSettings, Settings
 from assistant.llms.registry import BackendPool, Registry
 from assistant.search.collections import Collections
@@ -35,6 +36,7 @@ class App:
     pipeline: Pipeline
     collections: Collections  # every named collection's retriever, opened on first use
     gate: Gate  # the one queue of generations (ui.concurrency, ui.max_queue): page, API and MCP share it
+    tables: ReviewTables
 
     @property
     def registry(self) -> Registry:
@@ -73,6 +75,8 @@ def build(settings: Settings, *, registry: Registry | None = None, backend: Back
         else settings.llm
     backends = BackendPool(registry, llm, {backend.name: backend} if backend else None)
     collections = Collections(settings, embedder, retriever)
-    pipeline = Pipeline(settings, retriever, backends, Prompts(settings.prompts_dir), collections)
+    prompts = Prompts(settings.prompts_dir)
+    pipeline = Pipeline(settings, retriever, backends, prompts, collections)
     gate = Gate(settings.ui.concurrency, settings.ui.max_queue)
-    return App(settings, store, embedder, retriever, backends, pipeline, collections, gate)
+    tables = ReviewTables(settings, store, embedder, backends, prompts)
+    return App(settings, store, embedder, retriever, backends, pipeline, collections, gate, tables)

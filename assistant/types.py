@@ -121,6 +121,9 @@ class Citation:
     title: str
     url: str
     supported: bool  # True when the cited source supports the sentence(s) that cite it
+    # The sentences of the source's text (as the sources panel shows it) that hold the claims citing it, in the
+    # source's order; empty when only its title or a too-short claim ("PPO [2].") was checked.
+    evidence: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,7 +10,9 @@ A sentence (or table cell) cites only the sources that support it, deterministic
   invents scores and percentages);
 - a table cell is checked against its column's source, and a cell that only repeats the title claims nothing;
 - when the question is about one named paper, a sentence about another one (neither supported by that paper's
-  source nor naming it) is left out.
+  source nor naming it) is left out;
+- each citation keeps its evidence: the sentences of its source that hold the claims citing it (`evidence_for`:
+  the fewest sentences that cover the claim's words and numbers, by the same word overlap).
 A sentence nothing supports keeps no marker and is listed as unsupported; one that shares next to no words with
 any source is also left out of the text. Deciding what to do with such an answer (refuse, note) is the pipeline's
 job.
@@ -32,6 +34,8 @@ PAIR_GAIN = 0.15  # ... and how much more of it the second adds
 SUPPORTED_AT = 0.34  # share the cited source must hold for the model's own citation to count as supported
 MIN_CLAIM_WORDS = 3  # shorter units (headings, "In summary:") are not claims
 MAX_CITED = 4  # a sentence naming more papers than this is a list, not a claim about each
+MAX_EVIDENCE = 3  # sentences of one source kept as the evidence of one claim
+EVIDENCE_GAIN = 0.2  # share of the claim's words a further evidence sentence must add to be kept
 NOT_STATED = "–"  # what a table cell that claims nothing shows
 # A number standing alone: "30.0", "20%", "1,000", not the digits inside names like GPT-4, GSM8K or 7B.
 _NUMBER = re.compile(r"(?<![\w.\-])\d{1,3}(?:,\d{3})+(?![\w])|(?<![\w.\-])\d+(?:\.\d+)?(?![\w]|\.\d)")
@@ -124,10 +128,40 @@ def check(text: str, sources: list[Source], focus: int | None = None) -> Checked
     ctx.result.text = re.sub(r"\n{3,}", "\n\n", "\n".join(out_lines)).strip()
     by_n = ctx.by_n
     ctx.result.citations = [
-        Citation(n=n, paper_id=by_n[n].paper_id, title=by_n[n].title, url=by_n[n].url, supported=True)
+        Citation(n=n, paper_id=by_n[n].paper_id, title=by_n[n].title, url=by_n[n].url, supported=True,
+                 evidence=ctx.evidence_of(n))
         for n in ctx.order
     ]
     return ctx.result
+
+
+def source_sentences(text: str) -> list[str]:
+    """A source's sentences as the panel shows them: a compacted source marks left-out sentences with "…"."""
+    return [s for part in text.split("…") for s in split_sentences(part.strip())]
+
+
+def evidence_for(claim: str, text: str) -> list[str]:
+    """The sentences of `text` that hold `claim`, in the text's order: greedily the sentence holding most of the
+    claim's words (and numbers) still uncovered, while it adds at least EVIDENCE_GAIN of them (and one word), at
+    most MAX_EVIDENCE; [] when no sentence holds that much. A claim of several sentences gets each one's evidence.
+    Deterministic: no model picks a quote."""
+    parts = source_sentences(MARKER.sub("", claim))
+    if len(parts) > 1:  # a claim of several sentences ("A. … B."): each its own evidence, so none is drowned out
+        found = {s for part in parts for s in evidence_for(part, text)}
+        return [s for s in dict.fromkeys(source_sentences(text)) if s in found]
+    words = content_words(MARKER.sub("", claim)) | {str(v) for v in numbers_in(claim)}
+    sentences = source_sentences(text)
+    bags = [content_words(s) | {str(v) for v in numbers_in(s)} for s in sentences]
+    chosen: list[int] = []
+    left = set(words)
+    while left and len(chosen) < MAX_EVIDENCE:
+        best = max((i for i in range(len(bags)) if i not in chosen), key=lambda i: (len(left & bags[i]), -i),
+                   default=None)
+        if best is None or len(left & bags[best]) < max(1.0, EVIDENCE_GAIN * len(words)):
+            break
+        chosen.append(best)
+        left -= bags[best]
+    return [sentences[i] for i in sorted(chosen)]
 
 
 class _Context:
@@ -145,6 +179,12 @@ class _Context:
         self.columns: dict[int, int] | None = None  # in a table: column -> the source its header cites
         self.previous: list[int] = []  # the sources of the last supported claim: a paragraph's subject carries on
         self.result = Checked(text="", citations=[])
+        self.evidence: dict[int, list[str]] = {}  # source -> its sentences that hold the claims citing it
+
+    def evidence_of(self, n: int) -> list[str]:
+        """Source n's evidence sentences in the order its text gives them."""
+        found = set(self.evidence.get(n, []))
+        return [s for s in dict.fromkeys(source_sentences(self.by_n[n].text)) if s in found]
 
     # -- support ---------------------------------------------------------------------------------------
 
@@ -251,10 +291,14 @@ class _Context:
             return []
         return sorted(ranked) if both_named or together - max(share[n] for n in ranked) >= PAIR_GAIN else []
 
-    def _record(self, nums: list[int]) -> None:
+    def _record(self, nums: list[int], claim: str = "") -> None:
+        """Note the sources cited (first use first) and, given the claim, the sentences of each that hold it."""
         for n in nums:
             if n not in self.order:
                 self.order.append(n)
+            if claim:
+                kept = self.evidence.setdefault(n, [])
+                kept.extend(s for s in evidence_for(claim, self.by_n[n].text) if s not in kept)
 
     def _claim(self, claim: str, cited: list[int], allowed: list[int] | None = None) -> list[int] | None:
         """Check one claim: its supporting sources (recorded), or [] and the claim listed as unsupported, or None
@@ -266,7 +310,7 @@ class _Context:
             self.result.off_topic.append(claim.strip())
             return None
         if chosen:
-            self._record(chosen)
+            self._record(chosen, claim)
             self.previous = chosen
             return chosen
         self.result.unsupported.append(claim.strip())
@@ -350,7 +394,7 @@ class _Context:
         if not words or words <= self.title_words[column]:
             return NOT_STATED  # empty, or the title again: what the paper does is not said
         if len(words) < MIN_CLAIM_WORDS:  # "PPO", "French": too short to check, kept with its column's marker
-            self._record([column])
+            self._record([column], claim)
             return self._rewrite(cell, [column]) if nums else cell
         chosen = self._claim(claim, [column], allowed=[column]) or []
         return self._rewrite(cell, chosen) if nums else cell

@@ -22,6 +22,8 @@ THRESHOLDS = {"min_recall": "recall", "min_citation_precision": "citation_precis
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.tables:
+        return _tables(args)
     from assistant.app import build
     from assistant.evals.report import check_comparison_target, load_baseline, split_table, write_comparison
 
@@ -59,6 +61,55 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(split_table({s: r["metrics"] for s, r in runs.items()}, meta["k"]))
         print(f"\nthresholds checked on {gate}; reports in {out}/<split>/report.md, table in {out}/comparison.md")
     return _gate(args, runs[gate]["metrics"]["overall"])
+
+
+def _tables(args: argparse.Namespace) -> int:
+    """`eval --tables`: the reference cells' papers through the review table of --model, scored; with
+    --evidence N, also the first N dev questions answered and each citation's evidence scored."""
+    from assistant.answer.table import pick
+    from assistant.app import build
+    from assistant.evals.metrics import load_questions
+    from assistant.evals.tables import evidence_records, load_reference, report_markdown, score_rows
+
+    if args.retrieval_only or args.pipeline != "product" or args.split or args.baseline:
+        raise UsageError("--tables runs the review tables alone: drop --retrieval-only, --pipeline, --split and "
+                         "--baseline")
+    app = build(settings_from(args))
+    refs = load_reference(args.reference, app.store.titles())[: args.limit]
+    columns = list(refs[0].cells)
+    options = app.pipeline.options()
+    papers = pick(app.store, [r.title for r in refs])
+    rows = []
+    for row in app.tables.rows(papers, columns, options):
+        rows.append(row)
+        print(f"table row {row.n}/{len(papers)}: {row.seconds:.1f} s", file=sys.stderr)
+    records, metrics = score_rows(refs, rows)
+    meta = {"model": options.backend, "rows": len(rows), "columns": len(columns), "reference": str(args.reference),
+            "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    out = args.out or Path("eval") / "results" / time.strftime("tables-%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    report = {"meta": meta, "tables": metrics}
+    with (out / "cells.jsonl").open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    text = report_markdown(metrics, records, meta)
+    if args.evidence:
+        questions = load_questions(EVAL_DIR / "dev.jsonl", app.store.titles())
+        answerable = [q for q in questions if q.type != "unanswerable"][: args.evidence]
+        answers = []
+        for i, q in enumerate(answerable, 1):
+            answers.append(app.pipeline.ask(q.question, options=options))
+            print(f"evidence answer {i}/{len(answerable)}", file=sys.stderr)
+        cited, evidence = evidence_records(answers)
+        report["evidence"] = evidence
+        with (out / "evidence.jsonl").open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in cited)
+        text += "\n## Evidence per citation\n\n| metric | value |\n|---|---|\n" + "".join(
+            f"| {k} | {v if not isinstance(v, float) else f'{v:.3f}'} |\n" for k, v in evidence.items())
+    (out / "tables.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (out / "tables.md").write_text(text, encoding="utf-8")
+    print(json.dumps(report, indent=2) if args.json else text)
+    print(f"report in {out}/tables.md", file=sys.stderr)
+    return 0
 
 
 def _subject(args: argparse.Namespace, settings: Any, app: Any) -> Any:
@@ -157,6 +208,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="output directory (default eval/results/<timestamp>)")
     p.add_argument("--baseline", type=Path, help="an earlier run's directory, to add a comparison column")
     p.add_argument("--limit", type=_positive, help="only the first N questions")
+    p.add_argument("--tables", action="store_true", help="the review-table eval instead: the hand-written cells "
+                   "of --reference through `table` with --model; cell and not-stated accuracy, seconds per row "
+                   "(--limit: the first N papers)")
+    p.add_argument("--reference", type=Path, default=EVAL_DIR / "tables.jsonl",
+                   help="reference cells for --tables (default eval/tables.jsonl)")
+    p.add_argument("--evidence", type=_positive, metavar="N",
+                   help="with --tables: also answer the first N answerable dev questions and score the evidence "
+                   "sentences of their citations")
     p.add_argument("--min-recall", type=_share, help="exit 1 if overall retrieval recall is below this")
     p.add_argument("--min-citation-precision", type=_share, help="exit 1 if citation precision is below this")
     p.add_argument("--min-refusal", type=_share, help="exit 1 if refusal accuracy (unanswerable) is below this")

@@ -10,12 +10,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from assistant.cli import answer, collections, evals, index, mcp, serve
+from assistant.cli import answer, collections, evals, index, mcp, serve, table
 from assistant.cli.common import UsageError, terminal_safe
 from assistant.offline import enforce_offline
 
 EXIT_ERROR = 2
-COMMAND_GROUPS = (index, collections, answer, serve, mcp, evals)  # each has add_commands(subparsers)
+COMMAND_GROUPS = (index, collections, answer, table, serve, mcp, evals)  # each has add_commands(subparsers)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,12 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def known_errors() -> tuple[type[BaseException], ...]:
     from assistant.answer.pipeline import QuestionError
+    from assistant.answer.table import TableError
     from assistant.config import ConfigError
     from assistant.ingest.readers.base import CorpusError
     from assistant.llms.base import BackendError, GenerationError
     from assistant.search.store import StoreError
 
-    return (ConfigError, CorpusError, StoreError, BackendError, GenerationError, QuestionError, UsageError)
+    return (ConfigError, CorpusError, StoreError, BackendError, GenerationError, QuestionError, TableError,
+            UsageError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,8 +2,9 @@
 
 A chat tab (one turn is `chat.chat_turn`) with exports and saved chats, a collection and filters area, a settings
 area that picks the backend (built on first use, never switched on its own), k, hybrid and rerank as per-request
-options, and a Papers tab that browses a collection and adds files to it (`upload`). Launching, auth and binding
-live in `serve`; HTML and markdown in `render`.
+options, and a Papers tab that browses a collection and adds files to it (`upload`). The "Review table" tab and
+the "More like this" lists are laid out by `tables`. Launching, auth and binding live in `serve`; HTML and
+markdown in `render`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from assistant.llms.base import Message
 from assistant.search.store import StoreError
 from assistant.types import Answer, StoredChunk
 from assistant.ui import render
+from assistant.ui import tables as tables_ui
 from assistant.ui.chat import chat_turn, reopen, status
 from assistant.ui.chats import ChatFileError, list_chats, load_chat, save_chat
 from assistant.ui.serve import TEMP_DIR
@@ -219,6 +221,7 @@ def build_app(app: App) -> gr.Blocks:
                                                    api_name=False)
             saved.focus(refresh_chats, None, saved, api_name=False)
             backend.change(lambda name: status(backends, name), backend, backend_status, api_name=False)
+            tables_ui.sources_related_ui(app, links)
         with gr.Tab("Papers"):
             with gr.Row():
                 papers_collection = gr.Dropdown(collection_names(), value=default, label="Collection",
@@ -233,6 +236,7 @@ def build_app(app: App) -> gr.Blocks:
                     paper_pick = gr.Dropdown([], label="Open a paper", elem_id="pa-pick")
                 with gr.Column():
                     paper = gr.HTML(render.paper_html(None), elem_id="pa-paper")
+                    tables_ui.more_like_this_ui(app, paper_pick)
             with gr.Accordion("Add papers", open=True):
                 gr.Markdown(f"BibTeX, RIS, CSL-JSON, JSON/JSONL/CSV records, arXiv Atom feeds, Daily-Papers "
                             f"captures (.txt) or a Zotero `zotero.sqlite`: up to {settings.ui.max_upload_files} "
@@ -246,4 +250,5 @@ def build_app(app: App) -> gr.Blocks:
             paper_pick.change(show_paper, [paper_pick, papers_collection], paper, api_name="paper")
             add_button.click(upload, [files, papers_collection], [upload_status, papers_collection, collection],
                              api_name="upload", concurrency_limit=1, concurrency_id="ingest")
+        tables_ui.review_table_ui(app, links, names, paper_pick)
     return demo

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING
 
-from assistant.types import Answer, SearchHit, Source, StoredChunk
+from assistant.types import Answer, Citation, SearchHit, Source, StoredChunk
+
+if TYPE_CHECKING:
+    from assistant.answer.table import Row
 
 _MARKER = re.compile(r"\\\[(\d+)\\\]")  # an [n] marker after escape_md
 _ANCHOR = re.compile(r"\[\[(\d+)\]\]\(#src-\d+\)")  # a marker linked to the sources panel
@@ -111,17 +115,36 @@ def _status(n: int, answer: Answer | None) -> str:
     return f' · <span class="pa-unsupported">cited as [{n}], not supported by this snippet</span>'
 
 
+def highlight(text: str, evidence: list[str], n: int) -> str:
+    """The escaped text with each evidence sentence in a <mark> of class pa-ev (pa-ev-n for source n); the
+    sentences are found as the citation checker took them from this very text."""
+    spans: list[tuple[int, int]] = []
+    for sentence in evidence:
+        start = text.find(sentence)
+        if start >= 0 and not any(a < start + len(sentence) and start < b for a, b in spans):
+            spans.append((start, start + len(sentence)))
+    out, last = [], 0
+    for a, b in sorted(spans):
+        out.append(html.escape(text[last:a]))
+        out.append(f'<mark class="pa-ev pa-ev-{n}" title="what [{n}] is cited for">{html.escape(text[a:b])}</mark>')
+        last = b
+    return "".join(out) + html.escape(text[last:])
+
+
 def sources_html(sources: list[Source], answer: Answer | None = None, note: str = "") -> str:
-    """The sources panel: each paper with its [n], link, date/authors, snippet, score and citation status."""
+    """The sources panel: each paper with its [n], link, date/authors, snippet, score and citation status; the
+    sentences a citation rests on are marked in its snippet (lit when its [n] is hovered or clicked)."""
     if not sources:
         return f'<div class="pa-sources"><p>{html.escape(note or "Sources appear here.")}</p></div>'
     items = []
+    cited: dict[int, Citation] = {c.n: c for c in answer.citations} if answer else {}
     for s in sources:
         meta = _meta_line(s.published, s.author_count)
+        snippet = highlight(s.text, cited[s.n].evidence, s.n) if s.n in cited else html.escape(s.text)
         items.append(
             f'<li id="src-{s.n}" class="pa-source"><span class="pa-n">[{s.n}]</span> {_title_link(s.title, s.url)}'
             f'<div class="pa-meta">{meta + " · " if meta else ""}score {s.score:.3f}{_status(s.n, answer)}</div>'
-            f'<div class="pa-snippet">{html.escape(s.text)}</div></li>'
+            f'<div class="pa-snippet">{snippet}</div></li>'
         )
     head = f"<p>{html.escape(note)}</p>" if note else ""
     return f'<div class="pa-sources">{head}<ol class="pa-list">{"".join(items)}</ol></div>'
@@ -136,6 +159,46 @@ def paper_list_html(hits: list[SearchHit]) -> str:
         for h in hits
     ]
     return f'<ol class="pa-list">{"".join(rows)}</ol>'
+
+
+def related_html(paper: StoredChunk | None, hits: list[SearchHit]) -> str:
+    """The papers most like one, with their similarity."""
+    if paper is None:
+        return "<p>Choose a paper.</p>"
+    if not hits:
+        return f"<p>No other paper is like {html.escape(paper.title)}.</p>"
+    rows = [f'<li class="pa-paper">{_title_link(h.title, h.url)}<div class="pa-meta">similarity '
+            f'{h.similarity if h.similarity is not None else h.score:.3f}'
+            f'{" · " + m if (m := _meta_line(h.published, h.author_count)) else ""}</div></li>' for h in hits]
+    return (f'<div class="pa-related"><p>Papers like <b>{html.escape(paper.title)}</b>:</p>'
+            f'<ol class="pa-list">{"".join(rows)}</ol></div>')
+
+
+def table_html(columns: list[str], rows: list[Row], note: str = "") -> str:
+    """A review table: a row per paper, each stated cell with its [n] and its evidence sentence on hover and in
+    a fold under the table; "not stated" greyed, a refused value named in its tooltip."""
+    if not rows:
+        return f'<div class="pa-table"><p>{html.escape(note or "The table appears here.")}</p></div>'
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body, notes = [], []
+    for r in rows:
+        cells = []
+        for c in r.cells:
+            if c.stated:
+                tip = html.escape(" ".join(c.evidence), quote=True)
+                cells.append(f'<td title="{tip}">{html.escape(c.value)} <a href="#tev-{r.n}">[{r.n}]</a></td>')
+            else:
+                why = html.escape(f"refused: {c.refused} ({c.proposed})" if c.refused else "the abstract does not "
+                                  "state it", quote=True)
+                cells.append(f'<td class="pa-ns" title="{why}">not stated</td>')
+        body.append(f"<tr><td>[{r.n}] {_title_link(r.title, r.url)}</td>{''.join(cells)}</tr>")
+        quotes = "".join(f"<li><i>{html.escape(c.column)}</i>: {html.escape(' '.join(c.evidence))}</li>"
+                         for c in r.cells if c.stated)
+        notes.append(f'<li id="tev-{r.n}">[{r.n}] {html.escape(r.title)}<ul>{quotes}</ul></li>')
+    lead = f"<p>{html.escape(note)}</p>" if note else ""
+    return (f'<div class="pa-table">{lead}<table><thead><tr><th>Paper</th>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table><details><summary>Evidence</summary>'
+            f'<ol class="pa-list">{"".join(notes)}</ol></details></div>')
 
 
 def paper_html(paper: StoredChunk | None) -> str:
@@ -160,7 +223,13 @@ def paper_html(paper: StoredChunk | None) -> str:
             f'<div class="pa-meta">{" · ".join(parts)}</div><p>{html.escape(paper.abstract or paper.text)}</p></div>')
 
 
+HIGHLIGHT_UP_TO = 50  # sources whose evidence lights up when their [n] is hovered in the chat
 CSS = """
+.pa-snippet mark.pa-ev { background: transparent; border-bottom: 2px solid rgba(234, 179, 8, 0.8); color: inherit; }
+.pa-source:target mark.pa-ev { background: rgba(255, 220, 0, 0.55); }
+.pa-table table { border-collapse: collapse; font-size: 0.9em; }
+.pa-table td, .pa-table th { border: 1px solid rgba(128, 128, 128, 0.4); padding: 0.3em 0.5em; vertical-align: top; }
+.pa-ns { opacity: 0.55; font-style: italic; }
 .pa-sources ol.pa-list { list-style: none; padding-left: 0; }
 .pa-list { padding-left: 1.2em; }
 .pa-source, .pa-paper { margin-bottom: 0.8em; }
@@ -173,3 +242,6 @@ CSS = """
 #pa-chat table td:first-child, #pa-chat table th:first-child { min-width: 6.5em; }
 #pa-chat blockquote { opacity: 0.55; font-style: italic; }
 """
+# A marker hovered in the chat lights its source's evidence in the panel: CSS alone, as the page holds no script.
+CSS += "".join(f'body:has(#pa-chat a[href="#src-{n}"]:hover) #src-{n} mark.pa-ev {{ background: rgba(255, 220, 0, '
+               f"0.55); }}\n" for n in range(1, HIGHLIGHT_UP_TO + 1))

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from assistant.answer.citations import NOT_STATED, check, parse_marker
+from assistant.answer.citations import NOT_STATED, check, evidence_for, parse_marker, source_sentences
 from assistant.text import split_sentences
 from assistant.types import REFUSAL, Source
 
@@ -225,3 +225,35 @@ def test_a_sentence_about_a_neighbour_is_left_out_when_the_question_is_about_one
         assert [c.n for c in out.citations] == [1] and neighbour.rstrip(".") not in out.text, answer
         assert out.off_topic and not out.unsupported
         assert [c.n for c in check(answer, sources).citations] == [1, 3]  # no focus: both kept
+
+
+def test_each_citation_keeps_the_sentences_that_hold_its_claims():
+    out = check("DePT saves over 20% memory compared to prompt tuning [2]. LeTI learns from the feedback of a "
+                "Python interpreter [1].", [LETI, DEPT])
+    evidence = {c.n: c.evidence for c in out.citations}
+    assert evidence == {2: [split_sentences(DEPT.text)[1]], 1: [split_sentences(LETI.text)[0]]}
+
+
+def test_evidence_covers_a_claim_drawn_from_two_sentences_in_source_order():
+    claim = "DePT splits the soft prompt into low-rank matrices and saves over 20% memory."
+    assert evidence_for(claim, DEPT.text) == split_sentences(DEPT.text)
+    assert evidence_for("DePT decomposes the soft prompt.", DEPT.text) == [split_sentences(DEPT.text)[0]]
+    assert evidence_for("Bananas ripen in the sun.", DEPT.text) == []
+
+
+def test_evidence_of_a_compacted_source_is_one_of_its_shown_sentences():
+    text = "LeTI fine-tunes on textual feedback. … On MBPP, LeTI improves two base LMs."
+    assert source_sentences(text) == ["LeTI fine-tunes on textual feedback.", "On MBPP, LeTI improves two base LMs."]
+    assert evidence_for("LeTI improves results on MBPP [1].", text) == ["On MBPP, LeTI improves two base LMs."]
+
+
+def test_a_claim_no_source_holds_has_no_citation_and_no_evidence():
+    out = check("Bananas ripen faster in warm rooms [1].", [LETI, DEPT])
+    assert out.citations == [] and out.unsupported
+
+
+def test_a_claim_of_several_sentences_gets_each_ones_evidence():
+    short = "LeTI iteratively fine-tunes the model on textual feedback from a Python interpreter."
+    claim = f"{DEPT.text} … {short}"
+    both = Source(3, "pC", "T", "u", 0.5, f"{DEPT.text} {short}")
+    assert evidence_for(claim, both.text) == [*split_sentences(DEPT.text), short]

@@ -63,7 +63,12 @@ def test_answer_cites_the_right_paper_and_json_shape(pipeline, fake):
     data = json.loads(json.dumps(answer.to_dict()))
     assert set(data) == {"question", "answer", "refused", "citations", "sources", "model", "timings", "collection",
                          "filters"}
-    assert set(data["citations"][0]) == {"n", "paper_id", "title", "url", "supported"}
+    assert set(data["citations"][0]) == {"n", "paper_id", "title", "url", "supported", "evidence"}
+    # The evidence is the source sentence that holds the claim, word for word as the source gives it.
+    evidence = data["citations"][0]["evidence"]
+    source = next(s for s in answer.sources if s.n == n)
+    assert evidence and all(e in source.text for e in evidence)
+    assert any("interpreter" in e for e in evidence)
     assert set(data["sources"][0]) == {"n", "paper_id", "title", "url", "score", "text"}
     assert set(data["timings"]) == {"retrieve", "first_token", "total"}
     assert data["model"] == "fake"

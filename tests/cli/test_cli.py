@@ -79,3 +79,23 @@ def test_a_command_module_that_fails_to_import_is_an_error():
             "from assistant.cli.main import main\nmain(['--help'])")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode != 0 and "assistant.cli.serve" in proc.stderr
+
+
+def test_table_and_related_commands(store_copy):
+    leti = "LeTI: Learning to Generate from Textual Interactions"
+    proc = run("table", "--papers", leti, "Learning to Generate from Textual", "--columns", "task", "dataset",
+               "--model", "extractive", "--format", "json", "--store", str(store_copy))
+    table = json.loads(proc.stdout)
+    assert table["columns"] == ["task", "dataset"] and table["model"] == "extractive"
+    [row] = table["rows"]  # the title and the unique part of it are one paper
+    assert row["title"] == leti and "code generation" in row["cells"][0]["value"] and row["cells"][0]["evidence"]
+    assert "row 1/1" in proc.stderr
+    csv_out = run("table", "--papers", leti, "--columns", "dataset", "--model", "extractive", "--format", "csv",
+                  "--store", str(store_copy)).stdout
+    assert csv_out.splitlines()[0] == "n,title,url,dataset,dataset (evidence)"
+    bad = run("table", "--papers", "no such paper zzz", "--columns", "x", "--model", "extractive",
+              "--store", str(store_copy), ok=False)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: paper 'no such paper zzz'")
+    rel = json.loads(run("related", row["paper_id"], "--k", "3", "--json", "--store", str(store_copy)).stdout)
+    assert rel["title"] == leti and len(rel["related"]) == 3
+    assert row["paper_id"] not in {r["paper_id"] for r in rel["related"]}

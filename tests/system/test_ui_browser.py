@@ -247,3 +247,35 @@ def test_upload_then_a_question_finds_the_paper_then_export_its_bibtex(browser, 
         assert "@" in text and LETI in text and "Xingyao Wang and Hao Peng" in text and "{wang2023leti," in text
     finally:
         demo.close()
+
+
+def test_a_markers_evidence_lights_up_on_hover_and_click(browser, built_store, embedder):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    fake = FakeBackend()
+    fake.enqueue("LeTI fine-tunes the model on textual feedback from a Python interpreter, using error messages "
+                 "and stack traces as the feedback for generated programs [1].")
+    demo = serve(built_store, embedder, fake)
+    try:
+        browser.get(demo.local_url)
+        ask(browser, "How does LeTI use error messages from the Python interpreter?")
+        link = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-1']"),
+                        "the [1] marker link")[0]
+        marks = browser.find_elements(By.CSS_SELECTOR, "#src-1 mark.pa-ev")
+        assert marks and "interpreter" in " ".join(m.text for m in marks)  # Gradio kept the <mark> and its class
+
+        def background() -> str:
+            return browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", marks[0])
+
+        assert background() == "rgba(0, 0, 0, 0)"  # underlined only, until its marker is pointed at
+        ActionChains(browser).move_to_element(link).perform()
+        wait_for(browser, lambda d: background() != "rgba(0, 0, 0, 0)", "the evidence lit on hover")
+        ActionChains(browser).move_to_element(browser.find_element(By.ID, "pa-question")).perform()
+        wait_for(browser, lambda d: background() == "rgba(0, 0, 0, 0)", "the evidence unlit")
+        link.click()
+        wait_for(browser, lambda d: background() != "rgba(0, 0, 0, 0)", "the evidence lit on click (:target)")
+        tabs = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "button[role='tab']")]
+        assert "Review table" in tabs
+    finally:
+        demo.close()
