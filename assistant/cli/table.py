@@ -11,7 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from assistant.cli.common import UsageError, add_common, print_json, settings_from, terminal_safe
+from assistant.cli.common import (
+    UsageError,
+    add_common,
+    add_filter_flags,
+    filters_from,
+    print_json,
+    settings_from,
+    terminal_safe,
+)
 
 FORMATS = ("markdown", "csv", "json")
 
@@ -65,7 +73,7 @@ def cmd_related(args: argparse.Namespace) -> int:
 
     app = build(settings_from(args, llm={"backend": "extractive"}))  # no model is used
     paper = pick(app.store, [args.paper])[0]
-    hits = related(app.retriever, paper.paper_id, app.pipeline.options(k=args.k))
+    hits = related(app.retriever, paper.paper_id, app.pipeline.options(k=args.k, filters=filters_from(args)))
     if args.json:
         print_json({"paper_id": paper.paper_id, "title": paper.title, "related": [
             {"rank": i, "paper_id": h.paper_id, "title": h.title, "url": h.url, "similarity": h.similarity}
@@ -94,5 +102,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("related", help="the papers most like one paper (stored embeddings, no model)")
     p.add_argument("paper", metavar="ID|TITLE")
     p.add_argument("--k", type=int, help="number of papers (default retrieval.k)")
+    add_filter_flags(p)
     add_common(p)
     p.set_defaults(func=cmd_related)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from assistant.config import Options
+from assistant.search.filters import chroma_where
 from assistant.search.retriever import Retriever, group_by_paper
 from assistant.search.store import StoreError
 from assistant.types import SearchHit
@@ -28,10 +29,15 @@ def paper_vector(retriever: Retriever, paper_id: str) -> list[float]:
 
 
 def related(retriever: Retriever, paper_id: str, options: Options) -> list[SearchHit]:
-    """The `options.k` papers nearest `paper_id`, nearest first; each hit's similarity is its best chunk's cosine
-    to the paper's mean vector."""
+    """The `options.k` papers nearest `paper_id`, nearest first, among those `options.filters` let through (the
+    same filters as search, applied inside the dense search); each hit's similarity is its best chunk's cosine to
+    the paper's mean vector."""
     vector = paper_vector(retriever, paper_id)
+    allowed = retriever.allowed(options.filters)
+    if allowed is not None and not allowed - {paper_id}:
+        return []
+    where = chroma_where(options.filters, allowed) if allowed is not None else None
     top = max(retriever.settings.retrieval.candidates, CHUNKS_PER_RESULT * (options.k + 1))
-    ranked = [(node, sim) for node, sim in retriever.dense("", vector, top)
+    ranked = [(node, sim) for node, sim in retriever.dense("", vector, top, where)
               if str(node.node.metadata["paper_id"]) != paper_id]
     return group_by_paper(ranked, options.k, {node.node.node_id: sim for node, sim in ranked})

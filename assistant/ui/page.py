@@ -236,7 +236,7 @@ def build_app(app: App) -> gr.Blocks:
                     paper_pick = gr.Dropdown([], label="Open a paper", elem_id="pa-pick")
                 with gr.Column():
                     paper = gr.HTML(render.paper_html(None), elem_id="pa-paper")
-                    tables_ui.more_like_this_ui(app, paper_pick)
+                    tables_ui.more_like_this_ui(app, paper_pick, papers_collection)
             with gr.Accordion("Add papers", open=True):
                 gr.Markdown(f"BibTeX, RIS, CSL-JSON, JSON/JSONL/CSV records, arXiv Atom feeds, Daily-Papers "
                             f"captures (.txt) or a Zotero `zotero.sqlite`: up to {settings.ui.max_upload_files} "

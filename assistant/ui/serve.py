@@ -7,9 +7,11 @@ a public share link is never created. Building the page is `page`'s job; the com
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,16 +156,26 @@ def serve(app: App, demo: gr.Blocks, settings: Settings, *, port: int | None = N
     gr.mount_gradio_app(api, demo, path="/", server_name=ui.host, server_port=chosen, auth=auth,
                         footer_links=["api"], show_error=False, max_file_size=int(ui.max_upload_mb * 1024 * 1024),
                         ssr_mode=False, mcp_server=False, css=CSS)
-    config = uvicorn.Config(api, host=ui.host, port=chosen, log_level="warning", access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=5)
+    try:  # bound here, so that a port in use is one clear error, not uvicorn's log line and exit in a thread
+        sock = socket.create_server((ui.host, chosen), family=socket.AF_INET6 if ":" in ui.host else socket.AF_INET)
+    except OSError as e:
+        raise ConfigError(f"ui.host = {ui.host!r}, ui.port = {chosen}: cannot serve there "
+                          f"({e.strerror or e})") from e
+    config = uvicorn.Config(api, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True, name="uvicorn")
+
+    def run() -> None:
+        with contextlib.suppress(SystemExit):  # uvicorn exits when the app's start-up fails: reported below
+            server.run(sockets=[sock])
+
+    thread = threading.Thread(target=run, daemon=True, name="uvicorn")
     thread.start()
     while not server.started:
         if not thread.is_alive():
-            raise ConfigError(f"ui.host = {ui.host!r}, ui.port = {chosen}: the server could not start "
-                              "(is the port in use?)")
+            sock.close()
+            raise ConfigError(f"ui.host = {ui.host!r}, ui.port = {chosen}: the server did not start (see the log "
+                              "above)")
         thread.join(0.05)
-    bound = server.servers[0].sockets[0].getsockname()
+    bound = sock.getsockname()
     host = f"[{ui.host}]" if ":" in ui.host else ui.host
     return Served(server, thread, f"http://{host}:{bound[1]}/")

@@ -99,12 +99,14 @@ def make_table(app: App, paper_ids: list[str], columns_text: str, backend: str) 
         _files(table)
 
 
-def more_like(app: App, paper_id: str | None, k: int = RELATED_K) -> str:
+def more_like(app: App, paper_id: str | None, k: int = RELATED_K, collection: str | None = None) -> str:
+    """The papers most like `paper_id` in `collection` (default: the app's)."""
     if not paper_id:
         return render.related_html(None, [])
-    paper = app.store.paper(paper_id)
     try:
-        hits = related(app.retriever, paper_id, app.pipeline.options(k=k))
+        retriever = app.collections.retriever(collection)
+        paper = retriever.store.paper(paper_id)
+        hits = related(retriever, paper_id, app.pipeline.options(k=k, collection=retriever.store.collection_label))
     except StoreError as e:
         return f"<p>{html.escape(str(e))}</p>"
     return render.related_html(paper, hits)
@@ -120,13 +122,17 @@ def source_choices(app: App, urls: dict[int, str] | None) -> list[tuple[str, str
 
 # -- layout (inside `with gr.Blocks()`) -----------------------------------------------------------------------
 
-def more_like_this_ui(app: App, pick_box: gr.Dropdown) -> None:
-    """Under the Papers tab's paper view: the papers most like the one picked."""
+def more_like_this_ui(app: App, pick_box: gr.Dropdown, collection_box: gr.Dropdown | None = None) -> None:
+    """Under the Papers tab's paper view: the papers most like the one picked, in the tab's collection."""
     import gradio as gr
 
     out = gr.HTML(render.related_html(None, []), elem_id="pa-related")
-    gr.Button("More like this", size="sm", elem_id="pa-more").click(
-        lambda pid: more_like(app, pid), pick_box, out, api_name="related")
+    button = gr.Button("More like this", size="sm", elem_id="pa-more")
+    if collection_box is None:
+        button.click(lambda pid: more_like(app, pid), pick_box, out, api_name="related")
+    else:
+        button.click(lambda pid, name: more_like(app, pid, collection=name), [pick_box, collection_box], out,
+                     api_name="related")
 
 
 def sources_related_ui(app: App, links: gr.State) -> None:

@@ -142,3 +142,12 @@ def test_every_api_route_is_under_a_guarded_path(running):
     assert all(owned(p) for p in paths), [p for p in paths if not owned(p)]
     assert not owned("/") and not owned("/gradio_api/queue/join") and not owned("/apiary")
     assert "/api" in API_PATHS
+
+
+def test_a_port_in_use_is_one_error_naming_the_setting(built_store, embedder):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=rf"ui.port = {port}: cannot serve there"):
+            start(built_store, embedder, port=port)

@@ -109,3 +109,17 @@ def test_filters_validate_and_label():
     with pytest.raises(ValueError, match="after"):
         Filters(year_from=2024, year_to=2020)
     assert Filters(year_from=2020).merged(Filters(year_from=2010, author="A")) == Filters(year_from=2020, author="A")
+
+
+def test_related_papers_take_the_same_filters(retriever, facts_store):
+    from assistant.config import Options
+    from assistant.search.related import related
+
+    _, papers = facts_store
+    paper = next(iter(papers.values()))
+    plain = related(retriever, paper.paper_id, Options.for_request(retriever.settings, k=8))
+    year = 2019 if paper.year != 2019 else 2020
+    options = Options.for_request(retriever.settings, k=8, filters=Filters(year_from=year, year_to=year))
+    got = related(retriever, paper.paper_id, options)
+    assert got and all(papers[h.paper_id].year == year for h in got) and paper.paper_id not in {h.paper_id for h in got}
+    assert {h.paper_id for h in got} != {h.paper_id for h in plain}
