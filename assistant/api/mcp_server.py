@@ -20,6 +20,7 @@ from assistant.api.schemas import AskBody, RequestError, SearchBody
 from assistant.api.service import Service, UnknownModel
 from assistant.config import Filters
 from assistant.llms.base import BackendError, GenerationError
+from assistant.search.store import StoreError
 
 INSTRUCTIONS = ("Answers questions from a local collection of research-paper abstracts. `ask` returns an answer "
                 "whose [n] markers refer to the numbered `sources`; `citations` says which sources each answer "
@@ -85,6 +86,24 @@ def build_mcp(service: Service) -> MCPServer:
         if paper is None:
             raise ToolError(f"no paper with paper_id {paper_id!r}; search_papers gives the ids")
         return paper
+
+    @server.tool(description="The papers most like one paper (by paper_id), nearest first, from the stored "
+                 "embeddings (no model): rank, paper_id, title, url, similarity. Optional: k, collection, and "
+                 "filters since/until (years), author, venue.")
+    def related_papers(paper_id: str, k: int | None = None, collection: str | None = None, since: int | None = None,
+                       until: int | None = None, author: str | None = None,
+                       venue: str | None = None) -> dict[str, Any]:
+        try:
+            body = SearchBody(query=paper_id, k=k, collection=collection,
+                              filters=filters(since, until, author, venue))
+            found = service.related(paper_id, options(body))
+        except (ValueError, StoreError) as e:
+            if isinstance(e, ToolError):
+                raise
+            raise _bad(e) from e
+        if found is None:
+            raise ToolError(f"no paper with paper_id {paper_id!r}; search_papers gives the ids")
+        return found
 
     @server.resource("paper://{paper_id}", name="paper", mime_type="text/markdown",
                      description="A paper's title, authors, links and whole abstract.")

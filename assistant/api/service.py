@@ -82,6 +82,20 @@ class Service:
         with self.app.gate.slot():
             yield from self.app.pipeline.stream(question, history, options)
 
+    def related(self, paper_id: str, options: Options) -> dict[str, Any] | None:
+        """The `options.k` papers most like `paper_id` (stored vectors, no model), with the request's filters and
+        collection; None when the collection does not hold the paper."""
+        from assistant.search.related import related
+
+        retriever = self.app.pipeline.retriever_for(options)
+        paper = retriever.store.paper(paper_id)
+        if paper is None:
+            return None
+        hits = related(retriever, paper_id, options)
+        return {"paper_id": paper_id, "title": paper.title, "related": [
+            {"rank": i, "paper_id": h.paper_id, "title": h.title, "url": h.url, "similarity": h.similarity}
+            for i, h in enumerate(hits, 1)]}
+
     def paper(self, paper_id: str) -> dict[str, Any] | None:
         chunk = self.app.store.paper(paper_id)
         return paper_record(chunk) if chunk else None

@@ -38,6 +38,7 @@ async def exercise(client: Client) -> dict:
     out["ask"] = structured(await client.call_tool("ask", {"question": QUESTION}))
     paper_id = out["ask"]["citations"][0]["paper_id"]
     out["paper"] = structured(await client.call_tool("get_paper", {"paper_id": paper_id}))
+    out["related"] = structured(await client.call_tool("related_papers", {"paper_id": paper_id, "k": 3}))
     out["missing"] = await client.call_tool("get_paper", {"paper_id": "no-such-paper"})
     out["bad_k"] = await client.call_tool("ask", {"question": QUESTION, "k": 500})
     out["resource"] = await client.read_resource(f"paper://{paper_id}")
@@ -47,7 +48,7 @@ async def exercise(client: Client) -> dict:
 
 
 def check(out: dict) -> None:
-    assert out["tools"] == ["ask", "get_paper", "search_papers"]
+    assert out["tools"] == ["ask", "get_paper", "related_papers", "search_papers"]
     assert out["search"]["query"] == "LeTI error messages" and len(out["search"]["results"]) == 3
     assert "LeTI" in out["search"]["results"][0]["title"]
     ask = out["ask"]
@@ -56,6 +57,9 @@ def check(out: dict) -> None:
     assert ask["sources"][0]["paper_id"] == ask["citations"][0]["paper_id"]
     paper = out["paper"]
     assert paper["title"] == ask["sources"][0]["title"] and len(paper["abstract"]) > 200
+    related = out["related"]
+    assert related["paper_id"] == paper["paper_id"] and [r["rank"] for r in related["related"]] == [1, 2, 3]
+    assert paper["paper_id"] not in {r["paper_id"] for r in related["related"]}
     assert out["missing"].is_error and "no-such-paper" in out["missing"].content[0].text
     assert out["bad_k"].is_error and "k" in out["bad_k"].content[0].text
     text = out["resource"].contents[0].text
