@@ -365,7 +365,10 @@ def test_the_script_is_the_command():
 
 @pytest.mark.slow
 def test_one_question_with_the_real_embedded_model(built_store, tmp_path, capsys):
-    code, _, err = run(capsys, "--store", str(built_store), "--limit", "1", "--out", str(tmp_path / "real"))
+    # k=3: Chroma's approximate (HNSW) search can order near-equal chunks differently from one process to the
+    # next beyond the first ranks, which changes the 4th and 5th sources and with them the small model's wording.
+    code, _, err = run(capsys, "--store", str(built_store), "--limit", "1", "--k", "3", "--out",
+                       str(tmp_path / "real"))
     assert code == 0, err
     row = json.loads((tmp_path / "real" / "results.jsonl").read_text().splitlines()[0])
     assert row["model"] == "qwen2.5-coder-1.5b" and row["error"] is None and row["invalid_markers"] == 0
