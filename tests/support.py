@@ -47,3 +47,14 @@ def read_or_error(tmp: Path, name: str, data: bytes) -> list | None:
     except CorpusError as e:
         assert str(e).startswith(str(path)) and "\n" not in str(e), str(e)
         return None
+
+
+def scripted_app(store: Path, embedder, fake):
+    """The app over `store` with the built-in backends plus `fake` registered as "scripted", the default."""
+    from assistant.app import build
+    from assistant.llms.base import BackendSpec, Readiness
+    from assistant.llms.builtin import default_registry
+
+    registry = default_registry()
+    registry.register(BackendSpec("scripted", "the tests' fake", lambda s: fake, lambda s: Readiness(True, "ok")))
+    return build(make_settings(store, llm={"backend": "scripted"}), registry=registry, embedder=embedder)

@@ -19,10 +19,8 @@ from assistant.answer.table import (
     pick,
 )
 from assistant.app import build
-from assistant.llms.base import BackendSpec, Readiness
-from assistant.llms.builtin import default_registry
 from assistant.llms.fake import FakeBackend
-from tests.support import make_settings
+from tests.support import make_settings, scripted_app
 
 LETI = "LeTI: Learning to Generate from Textual Interactions"
 SYNTHIE = "Exploiting Asymmetry for Synthetic Training Data Generation: SynthIE and the Case of Information Extraction"
@@ -36,9 +34,7 @@ def fake() -> FakeBackend:
 
 @pytest.fixture(scope="module")
 def app(built_store, embedder, fake):
-    registry = default_registry()
-    registry.register(BackendSpec("scripted", "the tests' fake", lambda s: fake, lambda s: Readiness(True, "ok")))
-    return build(make_settings(built_store, llm={"backend": "scripted"}), registry=registry, embedder=embedder)
+    return scripted_app(built_store, embedder, fake)
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,11 @@ from pathlib import Path
 import pytest
 
 from assistant.answer.citations import check
-from assistant.app import build
-from assistant.llms.base import BackendSpec, Readiness
-from assistant.llms.builtin import default_registry
 from assistant.llms.fake import FakeBackend
 from assistant.types import Answer, Source
 from assistant.ui import render
 from assistant.ui.tables import gather, make_table, more_like, source_choices, split_columns
-from tests.support import make_settings
+from tests.support import scripted_app
 
 LETI = "LeTI: Learning to Generate from Textual Interactions"
 
@@ -28,9 +25,7 @@ def fake() -> FakeBackend:
 
 @pytest.fixture(scope="module")
 def app(built_store, embedder, fake):
-    registry = default_registry()
-    registry.register(BackendSpec("scripted", "the tests' fake", lambda s: fake, lambda s: Readiness(True, "ok")))
-    return build(make_settings(built_store, llm={"backend": "scripted"}), registry=registry, embedder=embedder)
+    return scripted_app(built_store, embedder, fake)
 
 
 def test_evidence_is_marked_in_the_panel_and_escaped():
