@@ -46,7 +46,9 @@ _UP = re.compile(r"\b(?:increas(?:e|es|ed|ing)|rais(?:e|es|ed|ing)|boost(?:s|ed|
                  r"gain(?:s|ed)?|ris(?:e|es|ing)|rose|doubl(?:e|es|ed|ing)|grow(?:s|ing)?|grew)\b")
 _DOWN = re.compile(r"\b(?:decreas(?:e|es|ed|ing)|reduc(?:e|es|ed|ing|tion)|lower(?:s|ed|ing)|sav(?:e|es|ed|ing|ings)|"
                    r"cut(?:s|ting)?|drop(?:s|ped|ping)?|declin(?:e|es|ed|ing)|shrink(?:s|ing)?|degrad(?:e|es|ed|ing)|"
-                   r"hurt(?:s|ing)?)\b")
+                   r"hurt(?:s|ing)?)\b"
+                   # bare "lower" is a change where it takes "by": "lower accuracy by 5%", "lower by 2 points"
+                   r"|\blower(?:\s+\S+){0,3}\s+by\b")
 # Where a contrast between two papers turns from one to the other.
 _CONTRAST = re.compile(r",?\s+(?:whereas|while|but|unlike|in contrast|on the other hand)\b,?\s*", re.I)
 _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|none|nothing|without|cannot|lacks?|fails? to)\b|n't\b")

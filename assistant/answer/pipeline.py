@@ -20,7 +20,15 @@ from assistant.answer.context import sources_for
 from assistant.answer.filters import parse_filters
 from assistant.answer.plan import Retrieval, plan
 from assistant.answer.prompts import Prompts, strip_echoes
-from assistant.answer.refusal import absent_detail, absent_paper, missing_title, must_refuse, unstated_figure
+from assistant.answer.refusal import (
+    absent_detail,
+    absent_paper,
+    missing_title,
+    must_refuse,
+    unknown_names,
+    unstated_figure,
+)
+from assistant.answer.resolve import Resolver
 from assistant.config import ConfigError, Options, Settings
 from assistant.llms.base import Backend, Message, Request
 from assistant.llms.registry import BackendPool
@@ -148,15 +156,23 @@ class Pipeline:
     def unanswerable(self, question: str, retrieval: Retrieval, sources: list[Source],
                      abstracts: dict[str, str], options: Options | None = None) -> bool:
         """Refused before the model is asked: the question quotes a title no source has or names a paper the
-        collection does not have ("the AlphaFold 2 paper"), or (not a topic) takes for granted a figure no source
-        states, or (a factual question) asks for a detail that no source's whole abstract mentions."""
+        collection does not have ("the AlphaFold 2 paper", "the original LoRA paper" where no paper introduces
+        LoRA), or (not a topic) uses a name no abstract mentions ("the ExeCAD dataset") or takes for granted a
+        figure no source states, or (a factual question) asks for a detail that no source's whole abstract
+        mentions."""
         if missing_title(question, sources):
             return True
-        keyword = self.retriever_for(options or self.options()).keyword
-        if absent_paper(question, keyword.names_a_paper):
+        retriever = self.retriever_for(options or self.options())
+        keyword = retriever.keyword
+        if absent_paper(question, keyword.names_a_paper, keyword.introduces):
             return True
         texts = [f"{s.title} {abstracts.get(s.paper_id, s.text)}" for s in sources]
-        if retrieval.kind != QuestionKind.TOPIC and unstated_figure(question, texts):
+        if retrieval.kind == QuestionKind.TOPIC:  # a topic names a subject: the papers near it are its answer
+            return False
+        spell = Resolver(retriever).spell
+        if unknown_names(question, lambda w: w in keyword.lexicon.words or spell(w) != w):
+            return True
+        if unstated_figure(question, texts):
             return True
         return retrieval.kind == QuestionKind.FACTUAL and absent_detail(question, texts)
 

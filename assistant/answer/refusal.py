@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 from assistant.answer.citations import Checked, figure_directions
-from assistant.text import content_words
+from assistant.text import content_words, fold
 from assistant.types import Source
 
 # A quoted title ('Attention Is All You Need'): at least three words, most of them capitalised.
@@ -56,24 +56,61 @@ _NOT_NAMES = frozenset({"this", "that", "the", "a", "an", "which", "what", "each
                         "original", "other", "second", "third", "last", "previous", "above", "following"})
 
 
-def named_papers(question: str) -> list[str]:
-    """The names a question calls papers by ("the AlphaFold 2 paper" -> ["AlphaFold 2"])."""
-    return [m.group(1) for m in _NAMED_PAPER.finditer(question) if m.group(1).lower() not in _NOT_NAMES]
+# "the original LoRA paper", "the paper that introduced LoRA": the paper that made the name, not one using it.
+_ORIGIN = re.compile(r"\b(?:original|first|seminal|initial)\s+$", re.I)
+_INTRODUCING = re.compile(r"\bpaper\s+(?:that|which)\s+(?:first\s+)?(?:introduced|proposed|presented)\s+"
+                          r"((?:[A-Z][\w\-.]*|[a-z]+[A-Z][\w\-.]*)(?:\s+\d+(?:\.\d+)?)?)")
 
 
-def absent_paper(question: str, is_known: Callable[[str], bool]) -> bool:
+def named_papers(question: str) -> list[tuple[str, bool]]:
+    """The names a question calls papers by, each with whether it asks for the paper that introduced the name
+    ("the AlphaFold 2 paper" -> [("AlphaFold 2", False)], "the original LoRA paper" -> [("LoRA", True)])."""
+    found = [(m.group(1), bool(_ORIGIN.search(question[: m.start()])))
+             for m in _NAMED_PAPER.finditer(question) if m.group(1).lower() not in _NOT_NAMES]
+    return found + [(m.group(1), True) for m in _INTRODUCING.finditer(question)]
+
+
+def absent_paper(question: str, is_known: Callable[[str], bool], introduces: Callable[[str], bool]) -> bool:
     """The question asks about a paper by a name that no paper of the collection has (`is_known` tells, from the
-    collection's names and titles): that paper is not here, whatever the sources nearest to its words say."""
-    return any(not is_known(name) for name in named_papers(question))
+    collection's names and titles), or asks for the paper that introduced a name and no paper here introduces it
+    (`introduces`: a paper using "LoRA" in its title is not the LoRA paper). That paper is not here, whatever the
+    sources nearest to its words say."""
+    return any(not (introduces if original else is_known)(name) for name, original in named_papers(question))
 
 
-# A figure a question takes for granted: "by 20%", "5 %", "3x", "2×", "40 percent".
-_FIGURE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|percent\b|x\b|×)", re.I)
+# A word written like a name: a capital after its first letter ("ExeCAD", "AlphaFold", "HELM").
+_NAME_SHAPED = re.compile(r"\b[A-Za-z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*\b")
+MIN_NAME_CHARS = 4  # shorter ones ("GPT", "QA") are too often parts of a longer name written apart
+
+
+def unknown_names(question: str, is_word: Callable[[str], bool]) -> list[str]:
+    """The name-like words of the question that no title or abstract of the collection uses, even one spelling
+    edit away (`is_word` tells, from the collection's words): a question about a dataset, model or paper the
+    collection never mentions cannot be answered from it."""
+    return [w for w in _NAME_SHAPED.findall(fold(question)) if len(w) >= MIN_NAME_CHARS and not is_word(w.lower())]
+
+
+# A figure a question takes for granted: "by 20%", "5 %", "3x", "2×", "40 percent", "a 10-fold", "tenfold".
+_FIGURE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(%|percent\b|x\b|×|-?\s?fold\b)", re.I)
+_VERB = r"\s+(?:the|its|their|our|his|her)\b"  # "double the cost": a verb where a determiner follows
+# Multipliers said in words, as verbs or "twice as/the": "doubles the throughput", "does X double the cost".
+# Not adjectives ("double descent", "a double-blind study") and not actions a question proposes ("doubling the
+# batch size"), which state no result.
+_WORD_FIGURES = (
+    (re.compile(rf"\b(?:doubles|doubled|double{_VERB})\b|\btwice\s+(?:as|the)\b", re.I), 2.0),
+    (re.compile(rf"\b(?:triples|tripled|triple{_VERB})\b|\bthrice\b", re.I), 3.0),
+    (re.compile(rf"\b(?:quadruples|quadrupled|quadruple{_VERB})\b", re.I), 4.0),
+    *((re.compile(rf"\b{word}-?fold\b", re.I), value)
+      for word, value in (("two", 2.0), ("three", 3.0), ("four", 4.0), ("five", 5.0), ("ten", 10.0),
+                          ("hundred", 100.0))),
+)
 
 
 def figures_in(text: str) -> set[str]:
-    """Percentages and multipliers in a text, normalised: "20 %" and "20 percent" are "20%", "3 x" is "3x"."""
-    return {f"{float(n):g}{'x' if unit.lower() in ('x', '×') else '%'}" for n, unit in _FIGURE.findall(text)}
+    """Percentages and multipliers in a text, normalised: "20 %" and "20 percent" are "20%"; "3 x", "3-fold",
+    "threefold" and "triples" are "3x"."""
+    found = {f"{float(n):g}{'%' if unit.lower() in ('%', 'percent') else 'x'}" for n, unit in _FIGURE.findall(text)}
+    return found | {f"{value:g}x" for pattern, value in _WORD_FIGURES if pattern.search(text)}
 
 
 PREMISE_WINDOW = 8  # words either side of a figure that say what it measures and which way it changed

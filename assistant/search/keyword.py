@@ -202,6 +202,11 @@ class KeywordIndex:
         return bool(wanted) and any(f" {wanted} " in f" {' '.join(_WORD.findall(fold(t))).lower()} "
                                     for t in self.lexicon.titles.values())
 
+    def introduces(self, name: str) -> bool:
+        """Whether some paper of the collection introduces `name` (its title's name, an acronym it defines): it
+        is the paper of that name, not one that only uses it."""
+        return normalise_name(name) in self.names
+
     def name_matches(self, query: str, allowed: frozenset[str] | None = None) -> list[str]:
         return [pid for name in query_names(query) for pid in self.names.get(name, [])
                 if allowed is None or pid in allowed]

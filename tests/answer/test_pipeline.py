@@ -199,7 +199,8 @@ def test_an_invented_number_with_a_real_marker_is_refused(pipeline, fake):
     source, the number came from memory. Nothing supported -> the fixed refusal, not a cited fabrication."""
     fake.enqueue("LeTI reaches a BLEU score of 30.0 on WMT14 English-German with textual feedback [1].")
     asked = len(fake.history)
-    answer = pipeline.ask("What does LeTI report on WMT14 English-German?")  # asks for no named detail
+    # asks for no named detail, and names nothing the collection lacks (that is refused before the model)
+    answer = pipeline.ask("What does LeTI report on English-German translation?")
     assert len(fake.history) == asked + 1, "the model was asked: the check after it refuses"
     assert answer.refused and answer.answer.startswith(REFUSAL) and answer.citations == []
     fake.enqueue("LeTI fine-tunes on textual feedback from a Python interpreter [1].")  # supported: answered

@@ -1,6 +1,7 @@
 """Refusals before the model for questions whose premise the collection does not hold: a paper named by a name no
-paper here has ("the X paper"), and a percentage or multiplier no source states, or states changing the other
-way. Seeded templates over real corpus papers and their own figures (never eval questions)."""
+paper here has ("the X paper"), the original paper of a name no paper here introduces, a name no abstract uses,
+and a percentage or multiplier no source states, or states changing the other way. Seeded templates over real
+corpus papers and their own figures (never eval questions)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import re
 
 import pytest
 
-from assistant.answer.refusal import absent_paper, figures_in, named_papers, unstated_figure
+from assistant.answer.refusal import absent_paper, figures_in, named_papers, unknown_names, unstated_figure
+from assistant.answer.resolve import Resolver
 from assistant.app import build
 from assistant.llms.fake import FakeBackend
 from assistant.search.keyword import title_name
@@ -30,18 +32,60 @@ def named(app) -> list[tuple[str, str]]:
 
 
 def test_named_papers_are_read_from_the_question():
-    assert named_papers("What does the AlphaFold 2 paper say?") == ["AlphaFold 2"]
-    assert named_papers("In DeepMind's Chinchilla paper, what ratio is optimal?") == ["Chinchilla"]
+    assert named_papers("What does the AlphaFold 2 paper say?") == [("AlphaFold 2", False)]
+    assert named_papers("In DeepMind's Chinchilla paper, what ratio is optimal?") == [("Chinchilla", False)]
     assert named_papers("What does this paper do? And the first paper?") == []
+    assert named_papers("What did the original LoRA paper use?") == [("LoRA", True)]
+    assert named_papers("In the seminal ResNet paper, how deep?") == [("ResNet", True)]
+    assert named_papers("What does the paper that introduced LoRA claim?") == [("LoRA", True)]
 
 
 def test_a_paper_of_the_collection_is_known_by_its_name_and_an_unknown_one_is_not(app, named):
     keyword = app.retriever.keyword
     rng = random.Random(3)
     for name, _ in rng.sample(named, 20):
-        assert not absent_paper(f"What does the {name} paper propose?", keyword.names_a_paper), name
+        assert not absent_paper(f"What does the {name} paper propose?", keyword.names_a_paper, keyword.introduces)
+        assert not absent_paper(f"What does the original {name} paper propose?", keyword.names_a_paper,
+                                keyword.introduces), name
         unknown = f"{name}Zq{rng.randint(10, 99)}"  # a name no paper of the collection is called by
-        assert absent_paper(f"What does the {unknown} paper propose?", keyword.names_a_paper), unknown
+        assert absent_paper(f"What does the {unknown} paper propose?", keyword.names_a_paper, keyword.introduces)
+
+
+def test_the_original_paper_of_a_name_is_one_that_introduces_it(app):
+    """A name-like word that titles use but no paper introduces: some paper here is about it, none is its paper."""
+    keyword = app.retriever.keyword
+    used = sorted({w for t in keyword.lexicon.titles.values() for w in re.findall(r"\b[A-Za-z]+[A-Z][A-Za-z]*\b", t)
+                   if len(w) >= 4 and keyword.names_a_paper(w) and not keyword.introduces(w)})
+    assert len(used) >= 3
+    for name in random.Random(5).sample(used, 3):
+        assert not absent_paper(f"What does the {name} paper say?", keyword.names_a_paper, keyword.introduces)
+        for question in (f"What rank did the original {name} paper use?",
+                         f"What does the paper that introduced {name} report?"):
+            assert absent_paper(question, keyword.names_a_paper, keyword.introduces), question
+
+
+def test_a_name_no_abstract_uses_is_unknown_and_a_misspelt_one_is_not(app, named):
+    keyword = app.retriever.keyword
+    spell = Resolver(app.retriever).spell
+    is_word = lambda w: w in keyword.lexicon.words or spell(w) != w  # noqa: E731 - as the pipeline asks
+    rng = random.Random(11)
+    shaped = [n for n, _ in named if re.fullmatch(r"[A-Za-z]*[A-Z][A-Za-z]*", n[1:]) and len(n) >= 5]
+    assert len(shaped) >= 5
+    for name in rng.sample(shaped, 5):
+        i = rng.randrange(1, len(name) - 1)
+        typo = name[:i] + name[i + 1:]  # one letter dropped
+        assert unknown_names(f"How many GPUs did {name} use?", is_word) == []
+        assert unknown_names(f"How many GPUs did {typo} use?", is_word) == [], typo
+        made_up = f"Zqx{name}Vok"
+        assert unknown_names(f"How many annotators labeled the {made_up} dataset?", is_word) == [made_up]
+    assert unknown_names("how many gpus did they use?", is_word) == []  # lower case: no name-like words
+
+
+def test_the_pipeline_refuses_a_question_about_a_name_no_abstract_uses(app, named):
+    fake = FakeBackend()
+    pipeline = build(app.settings, backend=fake, embedder=app.embedder).pipeline
+    answer = pipeline.ask(f"How many annotators labeled the Zqx{named[2][0]}Vok dataset used by {named[2][0]}?")
+    assert answer.refused and fake.history == []
 
 
 def test_the_pipeline_refuses_an_absent_paper_without_asking_the_model(app, named):
@@ -72,6 +116,19 @@ def figure_cases(named) -> list[tuple[str, str, str, str | None, str]]:
 def test_figures_are_normalised():
     assert figures_in("by 20 %, 3x faster, 40 percent, 2× less, 1.5%") == {"20%", "3x", "40%", "2x", "1.5%"}
     assert figures_in("GPT-4 and GSM8K and 7B") == set()
+    assert figures_in("it doubles the throughput") == figures_in("twice as fast") == {"2x"}
+    assert figures_in("Why does X triple the cost?") == figures_in("a threefold gain") == {"3x"}
+    assert figures_in("a 10-fold speed-up") == figures_in("tenfold") == {"10x"}
+    # adjectives and proposed actions state no result
+    assert figures_in("double descent, a double-blind study, doubling the batch size") == set()
+
+
+def test_a_multiplier_in_words_must_be_stated_as_a_multiplier(named):
+    name, abstract = next((n, a) for n, a in named if not figures_in(a) & {"2x", "3x"})
+    assert unstated_figure(f"Why does {name} double the training cost?", [abstract])
+    stated = f"{abstract} It doubles the throughput."
+    assert not unstated_figure(f"Why does {name} double the throughput?", [stated])
+    assert not unstated_figure(f"Why does {name} double the throughput?", [f"{abstract} A 2x higher throughput."])
 
 
 def test_a_figure_the_sources_do_not_state_is_a_premise_they_do_not_hold(named):
@@ -88,8 +145,8 @@ def test_a_figure_the_sources_do_not_state_is_a_premise_they_do_not_hold(named):
 
 
 def test_a_figure_stated_the_other_way_round_is_refused(named):
-    opposite = {"improv": "degrade", "increas": "decrease", "boost": "reduce", "reduc": "increase",
-                "sav": "increase", "cut": "increase"}
+    opposite = {"improv": "lower", "increas": "decrease", "boost": "reduce", "reduc": "increase",
+                "sav": "increase", "cut": "increase"}  # bare "lower" taking "by" is a change too
     cases = figure_cases(named)
     checked = 0
     for name, abstract, verb, measured, figure in cases:
