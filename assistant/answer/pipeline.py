@@ -169,8 +169,7 @@ class Pipeline:
         texts = [f"{s.title} {abstracts.get(s.paper_id, s.text)}" for s in sources]
         if retrieval.kind == QuestionKind.TOPIC:  # a topic names a subject: the papers near it are its answer
             return False
-        spell = Resolver(retriever).spell
-        if unknown_names(question, lambda w: w in keyword.lexicon.words or spell(w) != w):
+        if unknown_names(question, Resolver(retriever).knows):
             return True
         if unstated_figure(question, texts):
             return True

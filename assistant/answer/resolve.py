@@ -147,6 +147,10 @@ class Resolver:
         near = [w for w in _edits(word) if w in words]
         return max(near, key=lambda w: (words[w], w)) if near else word
 
+    def knows(self, word: str) -> bool:
+        """Whether the collection uses the lower-case `word`, or a word one spelling edit away."""
+        return word in self.lexicon.words or self.spell(word) != word
+
     # -- names and titles ---------------------------------------------------------------------------------
 
     def _name_owners(self, key: str, tokens: list[Token], exact_piece: bool) -> list[str]:

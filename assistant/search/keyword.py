@@ -196,7 +196,7 @@ class KeywordIndex:
     def names_a_paper(self, name: str) -> bool:
         """Whether some paper of the collection goes by `name`: it introduces it, or its title holds it as words
         ("Yi" in "Yi: Open Foundation Models by 01.AI")."""
-        if normalise_name(name) in self.names:
+        if self.introduces(name):
             return True
         wanted = " ".join(w.lower() for w in _WORD.findall(fold(name)))
         return bool(wanted) and any(f" {wanted} " in f" {' '.join(_WORD.findall(fold(t))).lower()} "
