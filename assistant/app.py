@@ -1,12 +1,13 @@
 """The composition root: `build(settings)` makes the store, the embedder, the retriever, the backend pool, the
-pipeline, the review tables and the queue in front of them, once, and every entry point (CLI, UI, eval, bench,
-API) gets them from the `App` it returns.
+pipeline, the review tables, the queue in front of them and the model timings and warm-up, once, and every entry
+point (CLI, UI, eval, bench, API) gets them from the `App` it returns.
 
 Nothing else constructs these components; nothing here answers questions or serves pages.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ from assistant.answer.prompts import Prompts
 from assistant.answer.table import ReviewTables
 from assistant.config import LLMSettings, Settings
 from assistant.llms.registry import BackendPool, Registry
+from assistant.llms.timing import ModelTimings, Warmup
 from assistant.search.collections import Collections
 from assistant.search.retriever import Retriever
 from assistant.search.store import PaperStore
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
     from assistant.llms.base import Backend
+
+
+TIMINGS_FILE = "timings.json"
 
 
 @dataclass(frozen=True)
@@ -37,10 +42,21 @@ class App:
     collections: Collections  # every named collection's retriever, opened on first use
     gate: Gate  # the one queue of generations (ui.concurrency, ui.max_queue): page, API and MCP share it
     tables: ReviewTables
+    timings: ModelTimings  # this machine's measured load and reading times (llm.cache_dir/timings.json)
+    warmup: Warmup  # loads the configured model in the background once `start()`ed (the page does)
 
     @property
     def registry(self) -> Registry:
         return self.backends.registry
+
+    def warm(self) -> threading.Thread:
+        """Make the first question as quick as the next: load BM25 and run one retrieval through every check (the
+        first search pays for the embedding model's and Chroma's first calls), then start loading the model in
+        the background (`warmup`). `serve` calls this before the page takes questions."""
+        question, options = self.pipeline.with_question_filters(
+            "Which papers since 2023 study how language models learn from feedback?", self.pipeline.options())
+        self.pipeline.declines(question, self.pipeline.retrieve(question, options), options=options)
+        return self.warmup.start()
 
     def close(self) -> None:
         self.backends.close()
@@ -76,7 +92,9 @@ def build(settings: Settings, *, registry: Registry | None = None, backend: Back
     backends = BackendPool(registry, llm, {backend.name: backend} if backend else None)
     collections = Collections(settings, embedder, retriever)
     prompts = Prompts(settings.prompts_dir)
-    pipeline = Pipeline(settings, retriever, backends, prompts, collections)
     gate = Gate(settings.ui.concurrency, settings.ui.max_queue)
+    timings = ModelTimings(settings.llm.cache_dir / TIMINGS_FILE)
+    pipeline = Pipeline(settings, retriever, backends, prompts, collections, gate, timings)
     tables = ReviewTables(settings, store, embedder, backends, prompts)
-    return App(settings, store, embedder, retriever, backends, pipeline, collections, gate, tables)
+    return App(settings, store, embedder, retriever, backends, pipeline, collections, gate, tables, timings,
+               Warmup(backends, timings))

@@ -1,7 +1,13 @@
-"""question -> (condense follow-up) -> plan and retrieve -> sources -> prompt -> generate (streaming) -> drop
-echoed instructions -> check citations -> Answer (or the fixed refusal with the closest papers).
+"""question -> (condense follow-up) -> plan and retrieve -> sources -> preview -> wait for the model's turn ->
+prompt -> generate (streaming) -> drop echoed instructions -> check citations -> Answer (or the fixed refusal with
+the closest papers).
 
-The UI, the CLI, the eval and the API all call `Pipeline.stream` / `Pipeline.ask`, with per-request `Options`.
+The UI, the CLI, the eval and the API all call `Pipeline.stream` / `Pipeline.ask` (or `Pipeline.run`, the same in a
+worker thread with a heartbeat), with per-request `Options`. The events say what is happening: `SourcesFound`, a
+`Preview` (the best-matching source sentences, cited, before the model has read anything), `Waiting` (in the
+gate's line), `Generating` (the model reads the prompt; with an estimate from this machine's timings), the draft
+as `TextDelta`s, then `Finished` — or `Stopped` when the caller's cancel event was set.
+
 The pipeline never picks another backend on its own; it refuses without calling the model when no source is
 relevant enough or the question quotes a title no source has. Streamed text is an unchecked draft: only the
 `Finished` answer is checked. It is built in one place, `assistant.app.build`.
@@ -9,15 +15,18 @@ relevant enough or the question quotes a title no source has. Streamed text is a
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 from assistant.answer.citations import check
 from assistant.answer.context import sources_for
 from assistant.answer.filters import parse_filters
+from assistant.answer.gate import Gate, Ticket
 from assistant.answer.plan import Retrieval, plan
 from assistant.answer.prompts import Prompts, strip_echoes
 from assistant.answer.refusal import (
@@ -31,7 +40,9 @@ from assistant.answer.refusal import (
 from assistant.answer.resolve import Resolver
 from assistant.config import ConfigError, Options, Settings
 from assistant.llms.base import Backend, Message, Request
+from assistant.llms.extractive import ExtractiveBackend
 from assistant.llms.registry import BackendPool
+from assistant.llms.timing import ModelTimings
 from assistant.search.collections import Collections
 from assistant.search.retriever import Retriever
 from assistant.types import REFUSAL, Answer, QuestionKind, Source, Timings
@@ -39,6 +50,7 @@ from assistant.types import REFUSAL, Answer, QuestionKind, Source, Timings
 MAX_QUESTION_CHARS = 2000
 HISTORY_TURNS = 6  # messages of chat history shown to the condense prompt
 CLOSEST_SHOWN = 3
+PREVIEW_SENTENCES = 2
 
 
 class QuestionError(ValueError):
@@ -54,6 +66,34 @@ class SourcesFound:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """The sources' sentences that best match the question, each cited [n], shown until the model's answer is
+    ready. Quoted from the sources, not written by the model; never part of the checked answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """In the gate's line: `ahead` requests are served first. Sent again whenever the number changes."""
+
+    ahead: int
+
+
+@dataclass(frozen=True)
+class Generating:
+    """The model has the prompt and is reading it; the first TextDelta follows. `estimate` is the expected wait
+    for the first token in seconds, from this machine's measured timings (None until the model was timed here),
+    including the model's load when `loading`."""
+
+    model: str
+    sources: int
+    prompt_chars: int
+    estimate: float | None
+    loading: bool
+
+
+@dataclass(frozen=True)
 class TextDelta:
     text: str
 
@@ -63,7 +103,19 @@ class Finished:
     answer: Answer
 
 
-Event = SourcesFound | TextDelta | Finished
+@dataclass(frozen=True)
+class Stopped:
+    """The caller cancelled: no checked answer. `draft` is what the model had written (unchecked)."""
+
+    draft: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    """`Run`'s heartbeat: nothing new for `Run.tick` seconds (the caller may refresh its elapsed-time display)."""
+
+
+Event = SourcesFound | Preview | Waiting | Generating | TextDelta | Finished | Stopped
 
 
 def clean_question(question: str) -> str:
@@ -81,12 +133,15 @@ def clean_question(question: str) -> str:
 
 class Pipeline:
     def __init__(self, settings: Settings, retriever: Retriever, backends: BackendPool,
-                 prompts: Prompts | None = None, collections: Collections | None = None) -> None:
+                 prompts: Prompts | None = None, collections: Collections | None = None, gate: Gate | None = None,
+                 timings: ModelTimings | None = None) -> None:
         self.settings = settings
         self.retriever = retriever  # the default collection's
         self.backends = backends
         self.prompts = prompts or Prompts(settings.prompts_dir)
         self.collections = collections
+        self.gate = gate  # None: no queue (scripts, tests); the app's is shared by the page, the API and MCP
+        self.timings = timings or ModelTimings(None)
 
     def retriever_for(self, options: Options) -> Retriever:
         """The retriever of the collection the request names (reopened after an upload changed it)."""
@@ -210,15 +265,52 @@ class Pipeline:
 
     # -- the whole run -----------------------------------------------------------------------------------
 
-    def stream(self, question: str, history: list[Message] | None = None,
-               options: Options | None = None) -> Iterator[Event]:
-        """Yield SourcesFound, then TextDelta pieces, then Finished. Raises QuestionError, BackendError (the
-        backend cannot be built) and GenerationError."""
+    def preview(self, question: str, sources: list[Source]) -> str | None:
+        """The best-matching sentences of the sources, cited as [n] (the extractive backend's answer, shorter);
+        None when no sentence matches the question well enough."""
+        text = ExtractiveBackend().answer(Request(messages=[], question=question, sources=sources),
+                                          limit=PREVIEW_SENTENCES)
+        return None if text == REFUSAL else text
+
+    def _turn(self, ticket: Ticket | None, cancel: threading.Event | None) -> Iterator[Waiting]:
+        """Wait until `ticket` holds a slot of the gate, saying how many are ahead whenever that changes."""
+        if ticket is None:
+            return
+        said = None
+        while not ticket.wait(0.25):
+            if cancel is not None and cancel.is_set():
+                return
+            if (ahead := ticket.ahead()) != said:
+                said = ahead
+                yield Waiting(ahead)
+
+    def stream(self, question: str, history: list[Message] | None = None, options: Options | None = None,
+               cancel: threading.Event | None = None) -> Iterator[Event]:
+        """Yield SourcesFound, a Preview (when a sentence matches), Waiting while other requests hold the model,
+        Generating, TextDelta pieces, then Finished; or Stopped, once `cancel` is set. Raises QuestionError,
+        BackendError (the backend cannot be built), Busy (the gate's line is full) and GenerationError."""
         start = time.perf_counter()
         options = options or self.options()
         asked = clean_question(question)
         backend = self.backends.get(options.backend)
-        standalone = self.condense(asked, history or [], backend)
+        ticket = self.gate.join() if self.gate is not None else None  # Busy now, before anything was sent
+        try:
+            yield from self._stream(start, asked, history or [], options, backend, ticket, cancel)
+        finally:
+            if ticket is not None:
+                ticket.release()
+
+    def _stream(self, start: float, asked: str, history: list[Message], options: Options, backend: Backend,
+                ticket: Ticket | None, cancel: threading.Event | None) -> Iterator[Event]:
+        def cancelled() -> bool:
+            return cancel is not None and cancel.is_set()
+
+        if history and backend.generative:  # the follow-up is rewritten by the model: wait for it first
+            yield from self._turn(ticket, cancel)
+            if cancelled():
+                yield Stopped("")
+                return
+        standalone = self.condense(asked, history, backend)
         standalone, options = self.with_question_filters(standalone, options)
         label = options.filters.label() if options.filters.active else ""
         retrieval = self.retrieve(standalone, options)
@@ -246,18 +338,37 @@ class Pipeline:
             yield TextDelta(text)
             yield finish(text, True, None)
             return
+        if backend.generative and (shown := self.preview(standalone, sources)):
+            yield Preview(shown)
+        yield from self._turn(ticket, cancel)
+        if cancelled():
+            yield Stopped("")
+            return
 
         request = Request(
             messages=self.messages(standalone, retrieval, sources), question=standalone, sources=sources,
-            max_tokens=self.max_tokens(retrieval.kind), temperature=self.settings.llm.temperature,
+            max_tokens=self.max_tokens(retrieval.kind), temperature=self.settings.llm.temperature, cancel=cancel,
         )
+        chars = sum(len(m["content"]) for m in request.messages)
+        loading = not backend.loaded
+        estimate = self.timings.prefill_estimate(backend.name, chars)
+        if loading and estimate is not None:
+            load = self.timings.load_estimate(backend.name)
+            estimate = None if load is None else estimate + load
+        yield Generating(backend.name, len(sources), chars, estimate, loading)
         pieces: list[str] = []
         first: float | None = None
+        sent = time.perf_counter()
         for piece in backend.generate(request):
             if first is None and piece:
                 first = time.perf_counter() - start
+                if not loading:  # a load would time the disk, not the reading
+                    self.timings.record_prefill(backend.name, chars, time.perf_counter() - sent)
             pieces.append(piece)
             yield TextDelta(piece)
+        if cancelled():
+            yield Stopped("".join(pieces))
+            return
         text, _echoed = strip_echoes("".join(pieces), self.instructions(retrieval))
         checked = check(text, sources, focus=focus(retrieval, sources))
         if must_refuse(checked):
@@ -267,11 +378,72 @@ class Pipeline:
         yield finish(checked.text, False, first, citations=checked.citations,
                      invalid_markers=checked.invalid_markers, unsupported=checked.unsupported)
 
+    def run(self, question: str, history: list[Message] | None = None, options: Options | None = None,
+            cancel: threading.Event | None = None, tick: float = 1.0) -> Run:
+        """`stream` in a worker thread: iterating gives its events, and a `Tick` whenever `tick` seconds pass
+        without one; `Run.stop()` (or leaving the loop) sets `cancel`, so the model stops within a moment."""
+        cancel = cancel or threading.Event()
+        return Run(lambda: self.stream(question, history, options, cancel), cancel, tick)
+
     def ask(self, question: str, history: list[Message] | None = None, options: Options | None = None) -> Answer:
         for event in self.stream(question, history, options):
             if isinstance(event, Finished):
                 return event.answer
         raise AssertionError("stream ended without Finished")  # pragma: no cover
+
+
+class Run:
+    """One request's events produced in a worker thread. Iterate it once; exceptions of the stream are raised
+    where the events are read. Leaving the loop early (or `stop()`) cancels the request and waits briefly for the
+    worker to give its queue slot and the model back."""
+
+    _END = object()
+
+    def __init__(self, events: Callable[[], Iterator[Event]], cancel: threading.Event, tick: float) -> None:
+        self._events = events
+        self.cancel = cancel
+        self.tick = tick
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._thread = threading.Thread(target=self._work, daemon=True, name="answer")
+
+    def _work(self) -> None:
+        try:
+            events = self._events()
+            try:
+                for event in events:
+                    self._queue.put(event)
+            finally:
+                events.close()
+        except BaseException as e:  # handed to the reading thread, which raises it
+            self._queue.put(_Failed(e))
+        self._queue.put(self._END)
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def __iter__(self) -> Iterator[Event | Tick]:
+        self._thread.start()
+        try:
+            while True:
+                try:
+                    item = self._queue.get(timeout=self.tick)
+                except queue.Empty:
+                    yield Tick()
+                    continue
+                if item is self._END:
+                    return
+                if isinstance(item, _Failed):
+                    raise item.error
+                yield item  # type: ignore[misc]
+        finally:
+            if self._thread.is_alive():
+                self.cancel.set()
+                self._thread.join(10)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
 
 
 def focus(retrieval: Retrieval, sources: list[Source]) -> int | None:

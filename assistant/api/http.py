@@ -5,7 +5,9 @@ streamable HTTP at `/mcp`; OpenAPI docs at `/docs`. `create_api(app, credentials
 
 Errors are JSON `{"error": {"message", "type", "param", "code"}}` (OpenAI's shape): 400 names the bad field, 401
 no login, 404 an unknown model (with the list), 429 the queue is full, 502 the model failed, 503 it is not ready.
-A chat answer's content is the checked answer with its [n]; its citations and sources ride beside it.
+A chat answer's content is the checked answer with its [n]; its citations and sources ride beside it. Streamed,
+the preview comes first as `delta.preview`, then `status` chunks (waiting in line, the model reading its sources
+with an estimate), the draft as `delta.draft`, then the checked answer; a client that hangs up stops the model.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -24,7 +26,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from assistant.answer.gate import Busy
-from assistant.answer.pipeline import Event, QuestionError, SourcesFound, TextDelta
+from assistant.answer.pipeline import (
+    Event,
+    Generating,
+    Preview,
+    QuestionError,
+    SourcesFound,
+    Stopped,
+    TextDelta,
+    Tick,
+    Waiting,
+)
 from assistant.api.auth import RequireLogin
 from assistant.api.schemas import AskBody, ChatBody, RequestError, SearchBody
 from assistant.api.service import Service, UnknownModel
@@ -87,24 +99,48 @@ def chunk(cid: str, created: int, model: str, delta: dict[str, Any], finish: str
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def sse(first: Event, events: Iterator[Event], model: str) -> AsyncIterator[str]:
-    """OpenAI chunks: the sources first (with the role), the unchecked draft as `delta.draft` while it is
-    generated, then the checked answer as `delta.content`, then citations and sources with finish_reason."""
+def status(event: Waiting | Generating) -> dict[str, Any]:
+    """What the request is doing, as a stream chunk's `status` field."""
+    if isinstance(event, Waiting):
+        return {"step": "waiting", "ahead": event.ahead}
+    return {"step": "reading", "model": event.model, "sources": event.sources, "loading": event.loading,
+            "estimate_s": None if event.estimate is None else round(event.estimate, 1)}
+
+
+def next_event(events: Iterator[Event | Tick]) -> Event | object:
+    """The next event that is not a heartbeat, or _END."""
+    while isinstance(event := next(events, _END), Tick):
+        pass
+    return event
+
+
+def sse(first: Event, events: Iterator[Event | Tick], model: str) -> AsyncIterator[str]:
+    """OpenAI chunks: the sources first (with the role), the preview as `delta.preview`, `status` chunks while
+    the request waits and the model reads, the unchecked draft as `delta.draft` while it is generated, then the
+    checked answer as `delta.content`, then citations and sources with finish_reason."""
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
-    def render(event: Event) -> list[str]:
+    def render(event: Event | Tick) -> list[str]:
+        if isinstance(event, Tick):
+            return []
         if isinstance(event, SourcesFound):
             return [chunk(cid, created, model, {"role": "assistant", "content": ""},
                           sources=[s.to_dict() for s in event.sources])]
+        if isinstance(event, Preview):
+            return [chunk(cid, created, model, {"preview": event.text})]
+        if isinstance(event, Waiting | Generating):
+            return [chunk(cid, created, model, {}, status=status(event))]
         if isinstance(event, TextDelta):
             return [chunk(cid, created, model, {"draft": event.text})] if event.text else []
+        if isinstance(event, Stopped):
+            return [chunk(cid, created, model, {}, "stop", stopped=True), "data: [DONE]\n\n"]
         answer = event.answer
         return [chunk(cid, created, answer.model, {"content": answer.answer}),
                 chunk(cid, created, answer.model, {}, "stop", **extras(answer)), "data: [DONE]\n\n"]
 
-    async def step() -> Event | object:
-        # Shielded: a client that hangs up cancels us, but the worker thread would go on inside the generator;
-        # waiting for its piece lets `close` below run the generator's cleanup, which frees the queue slot.
+    async def step() -> Event | Tick | object:
+        # At most half a second (the run's heartbeat): a client that hangs up is noticed within it, and `close`
+        # below cancels the generation and frees the queue slot.
         with anyio.CancelScope(shield=True):
             return await run_in_threadpool(next, events, _END)
 
@@ -183,11 +219,13 @@ def create_api(app: App, credentials: list[tuple[str, str]] | None = None, *, mc
             except KNOWN as e:
                 return failure(e, question_field)
             return JSONResponse(completion(answer, f"chatcmpl-{uuid.uuid4().hex}", int(time.time())))
-        events = service.stream(question, history, options)
-        try:  # waits for a queue slot and retrieves, so that a refusal is a status code, not a broken stream
-            first = await run_in_threadpool(next, events)
+        events: Generator[Event | Tick, None, None] | None = None
+        try:  # joins the queue and retrieves, so that a full queue or a refusal is a status code, not a broken stream
+            events = iter(service.stream(question, history, options))  # type: ignore[assignment]
+            first = await run_in_threadpool(next_event, events)
         except KNOWN as e:
-            await run_in_threadpool(events.close)
+            if events is not None:
+                await run_in_threadpool(events.close)
             return failure(e, question_field)
         return StreamingResponse(sse(first, events, options.backend), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

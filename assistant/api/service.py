@@ -1,15 +1,15 @@
 """What the HTTP routes and the MCP tools do, once: list the models, search, answer (through the app's queue),
 read a paper. The JSON shapes are the CLI's (`search --json`, `ask --json`), built here for both.
 
-Generations hold a slot of `app.gate` for their whole run, streamed or not; retrieval alone does not queue.
+Generations wait in `app.gate` (the pipeline takes the slot before the model is asked and gives it back however the
+request ends); retrieval and the preview do not wait.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from assistant.answer.pipeline import Event
+from assistant.answer.pipeline import Run
 from assistant.app import App
 from assistant.config import Options
 from assistant.llms.base import Message
@@ -72,15 +72,15 @@ class Service:
         return search_result(query, hits, papers, retriever.store.collection_label, label)
 
     def ask(self, question: str, history: list[Message], options: Options) -> Answer:
+        """The checked answer; the pipeline waits in the app's gate for the model."""
         self.check_model(options)
-        with self.app.gate.slot():
-            return self.app.pipeline.ask(question, history, options)
+        return self.app.pipeline.ask(question, history, options)
 
-    def stream(self, question: str, history: list[Message], options: Options) -> Iterator[Event]:
-        """The pipeline's events, holding a queue slot until the last one is taken or the iterator is closed."""
+    def stream(self, question: str, history: list[Message], options: Options) -> Run:
+        """The pipeline's events from a worker thread, with a `Tick` every half second of silence, so that a
+        client hanging up is noticed at once and cancels the generation (closing the run frees its queue slot)."""
         self.check_model(options)
-        with self.app.gate.slot():
-            yield from self.app.pipeline.stream(question, history, options)
+        return self.app.pipeline.run(question, history, options, tick=0.5)
 
     def related(self, paper_id: str, options: Options) -> dict[str, Any] | None:
         """The `options.k` papers most like `paper_id` (stored vectors, no model), with the request's filters and

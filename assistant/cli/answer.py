@@ -1,6 +1,8 @@
 """The `ask` and `models` commands: answer a question from the terminal, list backends and their readiness.
 
-Streams the answer as it is generated, then prints the checked answer with its numbered sources.
+`ask` prints the preview (the sources' best sentences, cited) as soon as the sources are found, says on stderr
+what the model is doing, streams the draft on a terminal, then prints the checked answer with its numbered
+sources. Ctrl-C stops the model at once and exits with 130.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from assistant.cli.common import add_common, add_filter_flags, filters_from, set
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.answer import export
-    from assistant.answer.pipeline import Finished, SourcesFound, TextDelta
+    from assistant.answer.pipeline import Finished, Generating, Preview, SourcesFound, Stopped, TextDelta, Waiting
     from assistant.app import build
 
     fmt = "json" if args.json else args.format
@@ -23,14 +25,36 @@ def cmd_ask(args: argparse.Namespace) -> int:
     options = pipeline.options(filters=filters_from(args))
     live = fmt == "text" and sys.stdout.isatty()
     answer = None
-    for event in pipeline.stream(args.question, options=options):
+    events = iter(pipeline.run(args.question, options=options))
+    while True:
+        try:
+            event = next(events, None)
+        except KeyboardInterrupt:  # a worker thread generates and this one waits, so Ctrl-C lands here at once;
+            # leaving the run cancels the model and waits for it to let go (llama.cpp aborts mid-prompt)
+            print("\nstopped: no checked answer.", file=sys.stderr)
+            return 130
+        if event is None:
+            break
         if isinstance(event, SourcesFound) and fmt == "text":
             if event.standalone != args.question.strip():
                 print(terminal_safe(f"(searching for: {event.standalone})"), file=sys.stderr)
             if event.filters:
                 print(terminal_safe(f"(filtered: {event.filters})"), file=sys.stderr)
+        elif isinstance(event, Preview) and fmt == "text":
+            print(terminal_safe(f"Preview (the sources' own sentences, not yet the model's answer):\n{event.text}\n"),
+                  flush=True)
+        elif isinstance(event, Waiting) and fmt == "text":
+            print(f"(waiting for the model: {event.ahead} ahead)", file=sys.stderr, flush=True)
+        elif isinstance(event, Generating) and fmt == "text":
+            about = f", about {event.estimate:.0f} s" if event.estimate is not None else ""
+            what = "loading the model, then reading" if event.loading else "reading"
+            print(terminal_safe(f"({event.model} is {what} {event.sources} sources{about})"), file=sys.stderr,
+                  flush=True)
         elif isinstance(event, TextDelta) and live:
             print(terminal_safe(event.text), end="", flush=True)
+        elif isinstance(event, Stopped):
+            print("\nstopped: no checked answer.", file=sys.stderr)
+            return 130
         elif isinstance(event, Finished):
             answer = event.answer
     assert answer is not None

@@ -11,16 +11,15 @@ from assistant.cli.common import add_common, settings_from
 def cmd_serve(args: argparse.Namespace) -> int:
     from assistant.app import build
     from assistant.ui.page import build_app
-    from assistant.ui.serve import auth_for, serve, warm_up
+    from assistant.ui.serve import auth_for, serve
 
     settings = settings_from(args)
     auth_for(settings.ui)  # fail before any loading if the bind is unsafe
     app = build(settings)  # a missing/corrupt store stops here, before the page exists
-    app.retriever.keyword  # noqa: B018 - load BM25 now, not on the first question
     served = serve(app, build_app(app), settings)
     print(f"Paper Assistant on {served.url} (API: {served.url}v1, docs {served.url}docs; Ctrl+C to stop)",
           flush=True)
-    warm_up(app.backends)  # after printing: llama.cpp silences stdout/stderr while it loads a model
+    app.warm()  # after printing: llama.cpp silences stdout/stderr while it loads a model
     try:
         served.wait()
     finally:

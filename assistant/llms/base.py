@@ -6,6 +6,7 @@ text pieces. It does no retrieval, prompting or citation work; the pipeline owns
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,13 @@ class Request:
     max_tokens: int = 320
     temperature: float = 0.0
     stop: list[str] = field(default_factory=list)
+    # Set by the caller to stop this generation: every backend checks it between pieces (llama.cpp also while it
+    # reads the prompt) and then ends its stream early, without an error.
+    cancel: threading.Event | None = field(default=None, compare=False)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
 
 
 class BackendError(RuntimeError):
@@ -54,7 +62,13 @@ class Backend(ABC):
 
     @abstractmethod
     def generate(self, request: Request) -> Iterator[str]:
-        """Yield the answer text in pieces as it is produced. Raise GenerationError on failure."""
+        """Yield the answer text in pieces as it is produced; stop early, quietly, once `request.cancelled`.
+        Raise GenerationError on failure."""
+
+    @property
+    def loaded(self) -> bool:
+        """False while a local model still has to be loaded by the next request (servers are always "loaded")."""
+        return True
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Release resources (model memory, HTTP sessions)."""

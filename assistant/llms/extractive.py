@@ -24,7 +24,8 @@ class ExtractiveBackend(Backend):
     def generate(self, request: Request) -> Iterator[str]:
         yield self.answer(request)
 
-    def answer(self, request: Request) -> str:
+    def answer(self, request: Request, limit: int = MAX_SENTENCES) -> str:
+        """At most `limit` sentences (two per source), best first, each with its [n]; REFUSAL when none match."""
         question = content_words(request.question)
         candidates = [(s.n, sent) for s in request.sources for sent in split_sentences(s.text)]
         if not question or not candidates:
@@ -44,7 +45,7 @@ class ExtractiveBackend(Backend):
         per_source: dict[int, int] = {}
         for score, i in scored:
             n = candidates[i][0]
-            if score < MIN_SCORE or len(chosen) >= MAX_SENTENCES:
+            if score < MIN_SCORE or len(chosen) >= limit:
                 break
             if per_source.get(n, 0) >= 2:
                 continue

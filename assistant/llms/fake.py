@@ -7,6 +7,7 @@ first source; given no sources it echoes `request.question`, else the last user 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -18,8 +19,9 @@ from assistant.text import split_sentences
 class FakeBackend(Backend):
     name = "fake"
 
-    def __init__(self, delay: float = 0.0) -> None:
+    def __init__(self, delay: float = 0.0, first_delay: float = 0.0) -> None:
         self.delay = delay  # seconds between streamed words, to make load tests realistic
+        self.first_delay = first_delay  # seconds before the first word (a model reading its prompt)
         self._queue: deque[str | Exception] = deque()  # scripted replies, oldest first
         self.history: list[Request] = []
 
@@ -42,7 +44,13 @@ class FakeBackend(Backend):
         reply = self._queue.popleft() if self._queue else self.default_reply(request)
         if isinstance(reply, Exception):
             raise GenerationError(str(reply)) from reply
+        if self.first_delay:
+            (request.cancel or threading.Event()).wait(self.first_delay)
         for word in re.findall(r"\S+\s*", reply):
-            if self.delay:
+            if self.delay and request.cancel is not None:
+                request.cancel.wait(self.delay)
+            elif self.delay:
                 time.sleep(self.delay)
+            if request.cancelled:
+                return
             yield word

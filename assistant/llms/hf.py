@@ -37,6 +37,10 @@ class HFBackend(Backend):
         self._loaded: tuple[Any, Any] | None = None  # (tokenizer, model)
         self._lock = threading.Lock()
 
+    @property
+    def loaded(self) -> bool:
+        return self._loaded is not None
+
     def _load(self) -> tuple[Any, Any]:
         if self._loaded is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -50,7 +54,11 @@ class HFBackend(Backend):
         return self._loaded
 
     def generate(self, request: Request) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        class Cancelled(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
+                return request.cancelled
 
         with self._lock:
             tokenizer, model = self._load()
@@ -63,6 +71,7 @@ class HFBackend(Backend):
             def run() -> None:
                 try:
                     model.generate(**inputs, streamer=streamer, max_new_tokens=request.max_tokens,
+                                   stopping_criteria=StoppingCriteriaList([Cancelled()]),
                                    do_sample=request.temperature > 0,
                                    **({"temperature": request.temperature} if request.temperature > 0 else {}))
                 except Exception as e:  # surfaced to the caller below
@@ -71,7 +80,11 @@ class HFBackend(Backend):
 
             worker = threading.Thread(target=run, daemon=True)
             worker.start()
-            yield from (piece for piece in streamer if piece)
+            for piece in streamer:
+                if request.cancelled:
+                    break  # the stopping criterion ends the worker at its next token
+                if piece:
+                    yield piece
             worker.join()
             if failure:
                 raise GenerationError(f"llm.path = {str(self.path)!r}: generation failed ({failure[0]})")

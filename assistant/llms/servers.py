@@ -28,6 +28,8 @@ def _stream(llm: Any, request: Request, where: str, **options: Any) -> Iterator[
     chunks, finished = 0, False
     try:
         for chunk in llm.stream_chat(_chat_messages(request), **options):
+            if request.cancelled:
+                return  # leaving the loop closes the response: the server sees the hang-up and stops
             chunks += 1
             choices = getattr(chunk.raw, "choices", None)  # OpenAI chunks; the last one carries finish_reason
             finished = finished or choices is None or any(getattr(c, "finish_reason", None) for c in choices)

@@ -1,5 +1,8 @@
-"""One chat turn on the page: the question streams into the chat, then the checked answer replaces it, with
-the sources panel and the [n] links of the previous answer re-pointed at its papers.
+"""One chat turn on the page: a status line says what is happening (searching, waiting in line, the model reading
+N sources with an estimate, writing) and counts the seconds; the preview (the sources' best sentences, cited)
+shows as soon as the sources are found; the model's draft streams below it; then the checked answer replaces it
+all, with the sources panel and the [n] links of the previous answer re-pointed at its papers. A set `cancel`
+event stops the turn: the chat says "stopped" and keeps the preview and the sources.
 
 Plain Python over the pipeline (no Gradio objects), so it is tested directly; `page` wires it to components.
 """
@@ -8,10 +11,25 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.answer.pipeline import Finished, Pipeline, QuestionError, SourcesFound, TextDelta
+from assistant.answer.gate import Busy
+from assistant.answer.pipeline import (
+    Finished,
+    Generating,
+    Pipeline,
+    Preview,
+    QuestionError,
+    SourcesFound,
+    Stopped,
+    TextDelta,
+    Tick,
+    Waiting,
+)
 from assistant.config import ConfigError, Options
 from assistant.llms.base import BackendError, GenerationError, Message
 from assistant.llms.registry import BackendPool
@@ -75,16 +93,53 @@ def request_options(pipeline: Pipeline, backend: str, k: float, hybrid: bool, re
                             collection=collection or None, filters=filters)
 
 
+@dataclass
+class Bubble:
+    """What the answer bubble shows while the turn runs: the step, since when, and what has arrived so far."""
+
+    step: str = "searching"  # searching, waiting, reading, writing
+    since: float = field(default_factory=time.monotonic)
+    sources: int = 0
+    model: str = ""
+    ahead: int = 0
+    estimate: float | None = None
+    loading: bool = False
+    preview: str | None = None
+    draft: str = ""
+
+    def go(self, step: str) -> None:
+        self.step, self.since = step, time.monotonic()
+
+    def status(self) -> str:
+        t = f"{time.monotonic() - self.since:.0f} s"
+        if self.step == "waiting":
+            ahead = f"{self.ahead} question{'s' if self.ahead != 1 else ''} ahead of yours"
+            return f"Waiting for the model: {ahead} · {t}"
+        if self.step == "reading":
+            n = f"{self.sources} source{'s' if self.sources != 1 else ''}"
+            what = f"Loading {self.model}, then reading {n}" if self.loading else f"Reading {n} with {self.model}"
+            about = f" of about {self.estimate:.0f} s" if self.estimate is not None else ""
+            return f"{what} · {t}{about}"
+        if self.step == "writing":
+            return f"Writing the answer with {self.model} · {t}"
+        return f"Searching the papers · {t}"
+
+    def markdown(self) -> str:
+        return render.working_markdown(self.status(), self.preview, self.draft)
+
+
 def chat_turn(
     pipeline: Pipeline, message: str, chat: list[dict], plain: list[Message], links: dict[int, str], backend: str,
     k: int, hybrid: bool, rerank: bool, collection: str | None = None, years: str | None = None,
     author: str | None = None, venue: str | None = None, answers: list[Answer] | None = None,
+    cancel: threading.Event | None = None, tick: float = 1.0,
 ) -> Iterator[Turn]:
     """One question: yields (chat messages, plain history, sources panel, [n] -> url, the checked answers so far)
-    as the answer streams."""
+    as the turn goes on, at least every `tick` seconds while it waits (the status line counts the seconds)."""
     answers = list(answers or [])
+    bubble = Bubble()
     chat = [*freeze_previous(chat, links), {"role": "user", "content": render.escape_md(message or "")},
-            {"role": "assistant", "content": "…"}]
+            {"role": "assistant", "content": bubble.markdown()}]
     yield chat, plain, render.sources_html([], note="Searching…"), {}, answers
 
     def fail(text: str, sources: list, note: str = "") -> Turn:
@@ -102,19 +157,35 @@ def chat_turn(
                    "the question was not sent to any other backend.", [])
         return
     sources: list = []
+    started = time.monotonic()
     try:
-        text, note = "", ""
-        for event in pipeline.stream(message, history=plain, options=options):
+        note = ""
+        for event in pipeline.run(message, history=plain, options=options, cancel=cancel, tick=tick):
             if isinstance(event, SourcesFound):
                 sources = event.sources
                 notes = [f"Searched for: {event.standalone}" if event.standalone != message.strip() else "",
                          f"Filtered: {event.filters}" if event.filters else ""]
                 note = " · ".join(n for n in notes if n)
-                yield chat, plain, render.sources_html(sources, note=note), {}, answers
+                bubble.sources = len(sources)
+            elif isinstance(event, Preview):
+                bubble.preview = event.text
+            elif isinstance(event, Waiting):
+                if bubble.step != "waiting":
+                    bubble.go("waiting")
+                bubble.ahead = event.ahead
+            elif isinstance(event, Generating):
+                bubble.model, bubble.estimate, bubble.loading = event.model, event.estimate, event.loading
+                bubble.go("reading")
             elif isinstance(event, TextDelta):
-                text += event.text
-                chat[-1] = {"role": "assistant", "content": render.streaming_markdown(text)}
-                yield chat, plain, render.sources_html(sources, note=note), {}, answers
+                if bubble.step == "reading":
+                    bubble.go("writing")
+                bubble.draft += event.text
+            elif isinstance(event, Stopped):
+                chat[-1] = {"role": "assistant", "content": render.stopped_markdown(
+                    time.monotonic() - started, bubble.preview)}
+                yield chat, plain, render.sources_html(sources, note="Stopped; the sources found are kept."), {
+                    s.n: s.url for s in sources}, answers
+                return
             elif isinstance(event, Finished):
                 answer = event.answer
                 chat[-1] = {"role": "assistant", "content": render.answer_markdown(answer)}
@@ -122,8 +193,15 @@ def chat_turn(
                 answers = [*answers, answer]
                 yield (chat, plain, render.sources_html(answer.sources, answer, note), {s.n: s.url for s in sources},
                        answers)
+                continue
+            if isinstance(event, Tick | SourcesFound | Preview | Waiting | Generating | TextDelta):
+                # A refusal before the model is one TextDelta then Finished: it is shown as the answer, not a draft.
+                chat[-1] = {"role": "assistant", "content": bubble.markdown()}
+                yield chat, plain, render.sources_html(sources, note=note), {}, answers
     except QuestionError as e:
         yield fail(str(e), [])
+    except Busy as e:
+        yield fail(f"{str(e)[:1].upper()}{str(e)[1:]}.", sources)
     except StoreError as e:
         yield fail(f"The collection cannot be searched: {e}", [])
     except (BackendError, GenerationError) as e:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import html
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer import export
-from assistant.answer.gate import Busy
 from assistant.app import App
 from assistant.ingest.corpus import EXTENSIONS
 from assistant.llms.base import Message
@@ -93,18 +93,40 @@ def build_app(app: App) -> gr.Blocks:
         return (gr.update(choices=choices, value=i), gr.update(value=md, interactive=True),
                 gr.update(value=bib, interactive=bib is not None), gr.update(value=conv, interactive=True))
 
+    running: dict[str, threading.Event] = {}  # browser session -> the cancel event of its turn in progress
+    running_lock = threading.Lock()
+
     def respond(message: str, chat: list[dict], plain: list[Message], links: dict[int, str], answers: list[Answer],
                 backend: str, k: int, hybrid: bool, rerank: bool, collection: str, years: str, author: str,
-                venue: str) -> Iterator[tuple[Any, ...]]:
-        try:  # one queue with the API and MCP (App.gate): a generation waits for a slot, whoever asks
-            with app.gate.slot():
-                for chat_value, plain_value, panel, new_links, new_answers in chat_turn(
-                    app.pipeline, message, chat or [], plain or [], links or {}, backend, k, hybrid, rerank,
-                    collection, years, author, venue, answers or [],
-                ):
-                    yield chat_value, plain_value, new_links, new_answers, panel, ""
-        except Busy as e:
-            raise gr.Error(str(e)) from e
+                venue: str, session: str | None = None) -> Iterator[tuple[Any, ...]]:
+        # The pipeline waits in the app's one queue (App.gate) with the API and MCP, and says so in the status line.
+        session = session or uuid.uuid4().hex
+        cancel = threading.Event()
+        with running_lock:
+            running[session] = cancel
+        try:
+            for chat_value, plain_value, panel, new_links, new_answers in chat_turn(
+                app.pipeline, message, chat or [], plain or [], links or {}, backend, k, hybrid, rerank,
+                collection, years, author, venue, answers or [], cancel=cancel,
+            ):
+                yield chat_value, plain_value, new_links, new_answers, panel, ""
+        finally:
+            cancel.set()  # the page went away mid-turn: stop the model too
+            with running_lock:
+                if running.get(session) is cancel:
+                    del running[session]
+
+    def stop(session: str | None) -> None:
+        with running_lock:
+            cancel = running.get(session or "")
+        if cancel is not None:
+            cancel.set()
+
+    def model_line() -> tuple[str, Any]:
+        """The line under the title about the configured model (loading, ready, failed) and whether to keep
+        refreshing it."""
+        state = app.warmup.state()
+        return render.model_status(state), gr.Timer(active=state.phase == "loading")
 
     def save(answers: list[Answer], saved_path: str | None) -> tuple[Any, ...]:
         try:
@@ -159,6 +181,8 @@ def build_app(app: App) -> gr.Blocks:
     default = app.collections.default
     with gr.Blocks(title="Paper Assistant") as demo:
         gr.Markdown("## Paper Assistant\nAsk about the indexed papers; answers cite them as [n].")
+        model_status = gr.Markdown(lambda: render.model_status(app.warmup.state()), elem_id="pa-model")
+        model_timer = gr.Timer(1.0)
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
@@ -168,6 +192,7 @@ def build_app(app: App) -> gr.Blocks:
                                           elem_id="pa-question", submit_btn=True, max_length=4000)
                     gr.Examples(EXAMPLES, inputs=question, label="Examples")
                     with gr.Row():
+                        stop_button = gr.Button("Stop", size="sm", variant="stop", elem_id="pa-stop")
                         clear = gr.Button("New conversation", size="sm")
                         save_button = gr.Button("Save chat", size="sm", elem_id="pa-save")
                     with gr.Accordion("Export and saved chats", open=False, elem_id="pa-export"):
@@ -205,12 +230,18 @@ def build_app(app: App) -> gr.Blocks:
             links = gr.State({})  # the last answer's [n] -> paper URL, to re-point its links on the next question
             answers = gr.State([])  # the checked Answer of each turn, for export and saving
             saved_path = gr.State(None)  # the file this chat was saved to (saving again updates it)
+            session = gr.State(lambda: uuid.uuid4().hex)  # this browser tab, for its Stop button
             # The first inputs keep the /chat API's order; the collection and filters come last, with defaults.
             inputs = [question, chatbot, plain, links, answers, backend, k, hybrid, rerank, collection, years,
-                      author, venue]
+                      author, venue, session]
             downloads = [pick, dl_answer, dl_bib, dl_conv]
-            question.submit(respond, inputs, [chatbot, plain, links, answers, panel, question], api_name="chat").then(
+            # Every turn runs at once (retrieval and the preview need no model); the model's own queue is App.gate.
+            question.submit(respond, inputs, [chatbot, plain, links, answers, panel, question], api_name="chat",
+                            concurrency_limit=settings.ui.concurrency + settings.ui.max_queue,
+                            concurrency_id="chat").then(
                 lambda a: export_files(a, None), answers, downloads, api_name=False)
+            stop_button.click(stop, session, None, api_name=False, queue=False)
+            model_timer.tick(model_line, None, [model_status, model_timer], api_name=False, queue=False)
             pick.input(export_files, [answers, pick], downloads, api_name=False)
             clear.click(lambda: ([], [], {}, [], render.sources_html([]), "", None, ""), None,
                         [chatbot, plain, links, answers, panel, question, saved_path, chat_note],

@@ -15,6 +15,7 @@ from assistant.types import Answer, Citation, SearchHit, Source, StoredChunk
 
 if TYPE_CHECKING:
     from assistant.answer.table import Row
+    from assistant.llms.timing import WarmState
 
 _MARKER = re.compile(r"\\\[(\d+)\\\]")  # an [n] marker after escape_md
 _ANCHOR = re.compile(r"\[\[(\d+)\]\]\(#src-\d+\)")  # a marker linked to the sources panel
@@ -81,6 +82,51 @@ def streaming_markdown(text: str) -> str:
         return f"{label}\n\n> ▌"
     quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in escape_md(_separate_tables(text)).split("\n"))
     return f"{label}\n\n{quoted} ▌"
+
+
+PREVIEW_LABEL = "Preview: the sources' own sentences that best match the question, until the model's answer is ready."
+STOPPED_LABEL = "Stopped."
+
+
+def _linked_markers(escaped: str) -> str:
+    """An escaped text's [n] markers as links to source n in the panel."""
+    return _MARKER.sub(lambda m: _marker_link(int(m.group(1)), f"#src-{m.group(1)}"), escaped)
+
+
+def _preview_block(preview: str | None) -> str:
+    if not preview:
+        return ""
+    return f"\n\n<sub>🔎 {PREVIEW_LABEL}</sub>\n\n{_linked_markers(escape_md(preview))}"
+
+
+def working_markdown(status: str, preview: str | None, draft: str) -> str:
+    """The answer bubble while the pipeline works: the status line ("Reading 5 sources with … · 4 s of about
+    12 s"), the preview with its [n] linked, and the model's draft (as `streaming_markdown`) once it writes."""
+    out = f"<sub>⏳ {html.escape(status)}</sub>" + _preview_block(preview)
+    if draft:
+        out += "\n\n" + streaming_markdown(draft)
+    return out
+
+
+def stopped_markdown(seconds: float, preview: str | None) -> str:
+    """A turn the user stopped: says so, keeps the preview; the unchecked draft is dropped."""
+    return (f"<sub>⏹ {STOPPED_LABEL} The model was stopped after {seconds:.0f} s; the sources found are kept under "
+            "Sources. Ask again for the model's answer.</sub>" + _preview_block(preview))
+
+
+def model_status(state: WarmState) -> str:
+    """The page's line about the configured model while it loads at start-up, once it is ready, or why not."""
+    name = html.escape(state.model)
+    if state.phase == "loading":
+        about = f", about {state.expected:.0f} s" if state.expected else ""
+        return (f"<sub>⏳ The model **{name}** is loading ({state.elapsed:.0f} s{about}); a question asked now "
+                "waits for it.</sub>")
+    if state.phase == "ready":
+        took = f" (loaded in {state.elapsed:.1f} s)" if state.elapsed else ""
+        return f"<sub>✅ Model **{name}** ready{took}.</sub>"
+    if state.phase == "failed":
+        return f"<sub>❌ The model **{name}** did not load: {escape_md(state.detail)}</sub>"
+    return ""
 
 
 def error_markdown(message: str) -> str:

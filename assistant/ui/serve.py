@@ -1,5 +1,5 @@
 """Serving the page: binding, authentication, the request queue (`launch`: the page alone; `serve`: the page
-mounted into the HTTP API's FastAPI app, one server), and warming the model up.
+mounted into the HTTP API's FastAPI app, one server). Warming the model up is `App.warmup`'s job.
 
 Loopback by default. Any other address needs credentials (env var or file) unless ui.insecure_no_auth is set;
 a public share link is never created. Building the page is `page`'s job; the command line is `cli.serve`'s.
@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.config import ConfigError, Settings, UISettings
-from assistant.llms.base import Request
-from assistant.llms.registry import BackendPool
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -93,24 +91,6 @@ def launch(demo: gr.Blocks, settings: Settings, *, block: bool = True, port: int
         ssr_mode=False, mcp_server=False, max_file_size=int(ui.max_upload_mb * 1024 * 1024),
     )
     return demo
-
-
-def warm_up(backends: BackendPool) -> None:
-    """Build the configured backend and load its model in the background, so the first question does not wait
-    for it. Through `generate` (one token): it takes the backend's own lock, so a question asked meanwhile cannot
-    load a second copy."""
-
-    def run() -> None:
-        try:
-            backend = backends.get()
-            if not callable(getattr(backend, "load", None)):
-                return  # servers and built-ins: nothing to load
-            for _ in backend.generate(Request(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)):
-                pass
-        except Exception:  # the first question reports it, with the backend's own message
-            log.warning("warming up %s failed", backends.default, exc_info=True)
-
-    threading.Thread(target=run, daemon=True, name="warm-up").start()
 
 
 class Served:

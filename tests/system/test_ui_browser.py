@@ -52,17 +52,19 @@ def serve(store: Path, embedder, fake: FakeBackend):
     registry = Registry()
     registry.register(BackendSpec("fake", "scripted", lambda s: fake, lambda s: Readiness(True, "ok")))
     settings = make_settings(store, llm={"backend": "fake"}, ui={"port": 0})
-    return launch(build_app(build(settings, registry=registry, embedder=embedder)), settings, block=False)
+    app = build(settings, registry=registry, embedder=embedder)
+    app.warm()  # as `serve` does before the page takes questions
+    return launch(build_app(app), settings, block=False)
 
 
-def wait_for(driver, predicate, what: str):
-    deadline = time.monotonic() + WAIT
+def wait_for(driver, predicate, what: str, timeout: float = WAIT):
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate(driver)
         if value:
             return value
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}; the chat shows: {chat_text(driver)[-600:]!r}")
 
 
 def ask(driver, question: str) -> None:
@@ -120,6 +122,119 @@ def test_ask_stream_sources_follow_a_marker_then_compare(browser, built_store, e
         assert (tmp_path / "answer.png").stat().st_size > 10_000
     finally:
         demo.close()
+
+
+def chat_text(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, "pa-chat").text
+
+
+BOTS = "#pa-chat .message.bot, #pa-chat [data-testid='bot']"
+
+
+def last_bubble(driver) -> str:
+    """The last answer bubble's text, read in one script call (the bubble is re-rendered every second)."""
+    return driver.execute_script(f"const b = document.querySelectorAll({BOTS!r}); "
+                                 "return b.length ? b[b.length - 1].innerText : ''")
+
+
+def bubble_count(driver) -> int:
+    return driver.execute_script(f"return document.querySelectorAll({BOTS!r}).length")
+
+
+def click_stop(driver) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.ID, "pa-stop").click()
+
+
+def status_preview_stop_then_ask_again(browser, url: str, stop_after_first_token: float,
+                                       model_wait: float = WAIT) -> dict[str, float]:
+    """The flow of issue 17 on a served page: ask; the status line and the preview appear; the checked answer
+    replaces them; a second question stopped once the model writes; a third one answered. Returns the times."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(url)
+    wait_for(browser, lambda d: "ready" in d.execute_script(
+        "return document.getElementById('pa-model')?.innerText || ''"), "the model line saying ready", model_wait)
+    ask(browser, "How does LeTI use error messages from the Python interpreter?")
+    sent = time.monotonic()
+    wait_for(browser, lambda d: "⏳" in last_bubble(d), "the status line")
+    t_status = time.monotonic() - sent
+    wait_for(browser, lambda d: "Preview:" in last_bubble(d), "the preview")
+    t_preview = time.monotonic() - sent
+    bubble = last_bubble(browser)
+    assert "[1]" in bubble or "[2]" in bubble  # the preview's sentences are cited
+    wait_for(browser, lambda d: "Writing the answer" in last_bubble(d) or "⏳" not in last_bubble(d),
+             "the model's first token", model_wait)
+    t_first = time.monotonic() - sent
+    wait_for(browser, lambda d: "⏳" not in last_bubble(d) and last_bubble(d), "the checked answer", model_wait)
+    t_answer = time.monotonic() - sent
+    final = last_bubble(browser)
+    assert "Preview:" not in final and "Draft" not in final  # replaced by the checked answer
+    assert browser.find_elements(By.CSS_SELECTOR, "#pa-sources li.pa-source")
+
+    before = bubble_count(browser)
+    ask(browser, "What does DePT decompose the soft prompt into?")
+    wait_for(browser, lambda d: bubble_count(d) > before and "Writing the answer" in last_bubble(d),
+             "the second answer being written", model_wait)
+    time.sleep(stop_after_first_token)
+    click_stop(browser)
+    clicked = time.monotonic()
+    wait_for(browser, lambda d: "Stopped." in last_bubble(d), "the stopped turn")
+    t_stop = time.monotonic() - clicked
+    assert "Preview:" in last_bubble(browser)  # the preview is kept, and the sources
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#pa-sources li.pa-source")) == 5
+
+    before = bubble_count(browser)
+    ask(browser, "How does LeTI use error messages from the Python interpreter?")
+    wait_for(browser, lambda d: bubble_count(d) > before and last_bubble(d) and "⏳" not in last_bubble(d),
+             "the third answer", model_wait)
+    assert "Stopped." not in last_bubble(browser)
+    return {"status": t_status, "preview": t_preview, "first_token": t_first, "answer": t_answer, "stop": t_stop}
+
+
+def test_status_line_and_preview_at_once_then_stop_leaves_the_page_usable(browser, built_store, embedder):
+    fake = FakeBackend(delay=0.05, first_delay=1.5)  # a model that reads for 1.5 s, then writes
+    leti = "LeTI fine-tunes the model on textual feedback such as error messages from the interpreter [1]."
+    fake.enqueue(leti)
+    fake.enqueue("What does DePT decompose the soft prompt into?")  # follow-ups are first rewritten by the model
+    fake.enqueue(" ".join(["DePT decomposes the soft prompt into a shorter prompt and low-rank matrices [1]."] * 40))
+    fake.enqueue("How does LeTI use error messages from the Python interpreter?")
+    fake.enqueue(leti)
+    demo = serve(built_store, embedder, fake)
+    try:
+        times = status_preview_stop_then_ask_again(browser, demo.local_url, stop_after_first_token=0.5)
+    finally:
+        demo.close()
+    assert times["status"] < 1.0 and times["preview"] < 1.0 and times["stop"] < 2.0
+    assert times["first_token"] > 1.0  # the preview came before the model had read its prompt
+
+
+@pytest.mark.slow
+def test_status_preview_and_stop_with_the_default_model(browser, built_store, embedder, capsys):
+    """Issue 17's end-to-end check with the configured default model; prints the times it measured."""
+    from assistant.llms.builtin import default_registry
+
+    registry = default_registry()
+    settings = make_settings(built_store, ui={"port": 0})
+    if not registry.check(settings.llm).ready:
+        pytest.skip(f"{settings.llm.backend} is not installed: {registry.check(settings.llm).detail}")
+    app = build(settings, registry=registry, embedder=embedder)
+    app.warm().join(600)  # as `make run` does, and wait for the model (the page's model line is tested alone)
+    assert app.warmup.state().phase == "ready"
+    demo = launch(build_app(app), settings, block=False)
+    try:  # up to 10 minutes for each answer on two CPU cores
+        times = status_preview_stop_then_ask_again(browser, demo.local_url, stop_after_first_token=2.0,
+                                                   model_wait=600)
+    finally:
+        demo.close()
+    with capsys.disabled():
+        print(f"\nbrowser, {settings.llm.backend}: status {times['status']:.2f} s, preview {times['preview']:.2f} s, "
+              f"first model token {times['first_token']:.1f} s, checked answer {times['answer']:.1f} s, "
+              f"stopped {times['stop']:.2f} s after the click")
+    assert times["status"] < 1.0 and times["preview"] < 1.0 and times["stop"] < 2.0
 
 
 def test_html_in_titles_abstracts_and_answers_is_shown_as_text(browser, embedder, tmp_path):

@@ -279,9 +279,85 @@ def test_a_refused_answer_only_ever_showed_as_a_draft(built_store, embedder, scr
     pipeline = build(settings, registry=scripted.registry, embedder=embedder).pipeline
     invented = "LeTI was trained on 64 A100 GPUs for 3 days by a team of 12 engineers in 2021 [1]."
     scripted.fake.enqueue(invented)
-    shown = [turn[0][-1]["content"] for turn in chat_turn(pipeline, "How many GPUs were used to train LeTI?", [],
-                                                           [], {}, "fake", 5, True, False)]
+    asked = len(scripted.fake.history)
+    shown = [turn[0][-1]["content"] for turn in chat_turn(
+        pipeline, "How does LeTI use error messages from the Python interpreter?", [], [], {}, "fake", 5, True, False)]
+    assert len(scripted.fake.history) == asked + 1  # the model wrote it; the check refused it afterwards
     *drafts, final = shown
     assert final.startswith(REFUSAL) and "A100" not in final and render.DRAFT_LABEL not in final
-    streamed = [d for d in drafts if "LeTI" in d or "GPUs" in d]
+    streamed = [d for d in drafts if "A100" in d]  # the model's text (the preview quotes the sources, not it)
     assert streamed and all(render.DRAFT_LABEL in d for d in streamed)
+
+
+# -- while it works: status line, preview, stop -----------------------------------------------------------------
+
+
+def test_the_bubble_says_each_step_shows_the_preview_then_the_checked_answer(built_store, embedder):
+    fake = FakeBackend(delay=0.02, first_delay=0.6)
+    registry = Registry()
+    registry.register(BackendSpec("fake", "scripted", lambda s: fake, lambda s: Readiness(True, "ok")))
+    app = build(make_settings(built_store, llm={"backend": "fake"}), registry=registry, embedder=embedder)
+    fake.enqueue("LeTI fine-tunes the model on textual feedback such as error messages [1].")
+    shown = [turn[0][-1]["content"] for turn in chat_turn(
+        app.pipeline, "How does LeTI use error messages from the Python interpreter?", [], [], {}, "fake", 5, True,
+        False, tick=0.2)]
+    assert shown[0].startswith("<sub>⏳ Searching the papers")
+    reading = [s for s in shown if "Reading 5 sources with fake" in s]
+    assert len(reading) >= 2  # re-rendered while the model reads (the seconds count)
+    assert all(render.PREVIEW_LABEL in s and "[[1]](#src-1)" in s for s in reading)
+    assert any("Writing the answer with fake" in s and render.DRAFT_LABEL in s for s in shown)
+    final = shown[-1]
+    assert "⏳" not in final and render.PREVIEW_LABEL not in final and final.startswith("LeTI fine-tunes")
+
+
+def test_stop_keeps_the_sources_and_the_preview_and_the_next_turn_works(built_store, embedder):
+    import threading
+
+    fake = FakeBackend(delay=0.05)
+    registry = Registry()
+    registry.register(BackendSpec("fake", "scripted", lambda s: fake, lambda s: Readiness(True, "ok")))
+    app = build(make_settings(built_store, llm={"backend": "fake"}), registry=registry, embedder=embedder)
+    fake.enqueue(" ".join(["LeTI learns from error messages [1]."] * 80))
+    cancel = threading.Event()
+    turns = []
+    for turn in chat_turn(app.pipeline, "How does LeTI use error messages from the Python interpreter?", [], [], {},
+                          "fake", 5, True, False, cancel=cancel, tick=0.2):
+        turns.append(turn)
+        if "Writing the answer" in turn[0][-1]["content"]:
+            cancel.set()
+    chat, plain, panel, links, answers = turns[-1]
+    assert render.STOPPED_LABEL in chat[-1]["content"] and render.PREVIEW_LABEL in chat[-1]["content"]
+    assert "LeTI learns from error messages" not in chat[-1]["content"]  # the unchecked draft is not kept
+    assert 'id="src-1"' in panel and links and plain == [] and answers == []
+    assert app.gate.running == 0
+    fake.enqueue("LeTI fine-tunes the model on textual feedback such as error messages [1].")
+    *_, (chat, plain, panel, links, answers) = chat_turn(
+        app.pipeline, "How does LeTI use error messages from the Python interpreter?", chat, plain, links, "fake",
+        5, True, False)
+    assert chat[-1]["content"].startswith("LeTI fine-tunes") and len(answers) == 1
+
+
+def test_a_question_behind_another_says_how_many_are_ahead(built_store, embedder):
+    fake = FakeBackend()
+    registry = Registry()
+    registry.register(BackendSpec("fake", "scripted", lambda s: fake, lambda s: Readiness(True, "ok")))
+    app = build(make_settings(built_store, llm={"backend": "fake"}), registry=registry, embedder=embedder)
+    holder = app.gate.join()
+    turns = chat_turn(app.pipeline, "How does LeTI use error messages from the Python interpreter?", [], [], {},
+                      "fake", 5, True, False, tick=0.2)
+    waiting = next(t for t in turns if "Waiting for the model" in t[0][-1]["content"])
+    assert "1 question ahead of yours" in waiting[0][-1]["content"]
+    holder.release()
+    *_, last = turns
+    assert last[4] and not last[4][0].refused
+
+
+def test_the_model_line_says_loading_ready_or_why_not():
+    from assistant.llms.timing import WarmState
+
+    assert "is loading (3 s, about 9 s)" in render.model_status(WarmState("loading", "qwen", 3.2, 9.0))
+    assert "is loading (3 s)" in render.model_status(WarmState("loading", "qwen", 3.2, None))
+    assert "ready (loaded in 8.5 s)" in render.model_status(WarmState("ready", "qwen", 8.5))
+    failed = render.model_status(WarmState("failed", "qwen", detail="<b>bad</b> [x](javascript:1)"))
+    assert "did not load" in failed and "<b>" not in failed and "\\[x\\]" in failed
+    assert render.model_status(WarmState("idle", "qwen")) == ""
