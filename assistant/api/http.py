@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -121,8 +122,8 @@ def sse(first: Event, events: Iterator[Event | Tick], model: str) -> AsyncIterat
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def render(event: Event | Tick) -> list[str]:
-        if isinstance(event, Tick):
-            return []
+        if isinstance(event, Tick):  # an SSE comment (clients skip it): writing it is how a hang-up is noticed
+            return [": working\n\n"]
         if isinstance(event, SourcesFound):
             return [chunk(cid, created, model, {"role": "assistant", "content": ""},
                           sources=[s.to_dict() for s in event.sources])]
@@ -149,6 +150,9 @@ def sse(first: Event, events: Iterator[Event | Tick], model: str) -> AsyncIterat
             for text in render(first):
                 yield text
             while (event := await step()) is not _END:
+                # A point where a hang-up's cancellation lands: the step is shielded, and the server's send to a
+                # closed connection returns without suspending, so nothing else would let it in.
+                await anyio.lowlevel.checkpoint()
                 for text in render(event):  # type: ignore[arg-type]
                     yield text
         except KNOWN as e:  # after the 200: OpenAI's way is an error object in the stream

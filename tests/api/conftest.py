@@ -1,6 +1,6 @@
 """A served app (page + API in one uvicorn server on a free loopback port) over the session's built store, with
 backends that are real `Backend` subclasses registered by name: the scripted fake, one that dies mid-stream and
-one that counts how many generations run at once."""
+one that counts how many generations run at once, and one that takes its time to read the prompt."""
 
 from __future__ import annotations
 
@@ -52,20 +52,31 @@ class Hidden(FakeBackend):
     name = "hidden"
 
 
+class Reading(FakeBackend):
+    """The fake with a model's reading time before its first word (tests may lengthen `first_delay`)."""
+
+    name = "slow"
+
+    def __init__(self) -> None:
+        super().__init__(delay=0.02, first_delay=0.3)
+
+
 @dataclass
 class Backends:
     fake: FakeBackend
     broken: DiesMidStream
     counting: Counting
+    slow: Reading
     registry: Registry
 
 
 def make_backends() -> Backends:
-    b = Backends(FakeBackend(), DiesMidStream(), Counting(), Registry())
+    b = Backends(FakeBackend(), DiesMidStream(), Counting(), Reading(), Registry())
     ok = lambda s: Readiness(True, "ok")  # noqa: E731
     b.registry.register(BackendSpec("fake", "scripted", lambda s: b.fake, ok))
     b.registry.register(BackendSpec("broken", "dies mid-stream", lambda s: b.broken, ok))
     b.registry.register(BackendSpec("counting", "slow fake", lambda s: b.counting, ok))
+    b.registry.register(BackendSpec("slow", "fake with a reading time", lambda s: b.slow, ok, hidden=True))
     b.registry.register(BackendSpec("hidden", "not offered", lambda s: Hidden(), ok, hidden=True))
     return b
 

@@ -5,8 +5,10 @@ name the bad field, and the page is still served beside the API."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import time
 
 import httpx
 import openai
@@ -187,3 +189,57 @@ def test_the_example_script_prints_the_answer_and_its_cited_papers(running):
         assert proc.returncode == 0, proc.stderr
         answer, _, cited = proc.stdout.partition("\nCited papers:\n")
         assert "[1]" in answer and "LeTI" in cited.splitlines()[0] and cited.splitlines()[1].strip().startswith("http")
+
+
+def stream_kinds(chunks: list) -> list[str]:
+    """Each chunk as what it carries: sources, preview, a status step, draft, content or finish."""
+    kinds = []
+    for c in chunks:
+        delta, extra = c.choices[0].delta, c.model_extra or {}
+        if extra.get("sources") and not c.choices[0].finish_reason:
+            kinds.append("sources")
+        elif "preview" in (delta.model_extra or {}):
+            kinds.append("preview")
+        elif extra.get("status"):
+            kinds.append(extra["status"]["step"])
+        elif "draft" in (delta.model_extra or {}):
+            kinds.append("draft")
+        elif delta.content:
+            kinds.append("content")
+        elif c.choices[0].finish_reason:
+            kinds.append("finish")
+    return kinds
+
+
+def test_a_stream_sends_the_preview_and_the_models_step_before_the_draft(running, client):
+    chunks = list(client.chat.completions.create(model="slow", messages=user(QUESTION), stream=True))
+    kinds = stream_kinds(chunks)
+    assert kinds[:3] == ["sources", "preview", "reading"] and kinds[-2:] == ["content", "finish"]
+    assert "draft" in kinds and kinds.index("reading") < kinds.index("draft") < kinds.index("content")
+    preview = next(c.choices[0].delta.model_extra["preview"] for c in chunks
+                   if "preview" in (c.choices[0].delta.model_extra or {}))
+    assert re.search(r"\[[1-5]\]", preview) and "LeTI" in preview
+    status = next(c.model_extra["status"] for c in chunks if (c.model_extra or {}).get("status"))
+    assert status["model"] == "slow" and status["sources"] == 5 and status["loading"] is False
+
+
+def test_a_client_hanging_up_while_the_model_reads_stops_the_model(running, client):
+    slow = running.backends.slow
+    slow.first_delay = 30  # the model would read for 30 s
+    try:
+        stream = client.chat.completions.create(model="slow", messages=user(QUESTION), stream=True)
+        for chunk in stream:
+            if (chunk.model_extra or {}).get("status", {}).get("step") == "reading":
+                break
+        time.sleep(0.3)
+        hung_up = time.monotonic()
+        stream.close()
+        while running.app.gate.running and time.monotonic() - hung_up < 20:
+            time.sleep(0.05)
+        took = time.monotonic() - hung_up
+        assert running.app.gate.running == 0 and took < 3, took
+        assert slow.history[-1].cancelled
+    finally:
+        slow.first_delay = 0.3
+    answer = client.chat.completions.create(model="slow", messages=user(QUESTION))  # the model is free again
+    assert "[1]" in answer.choices[0].message.content

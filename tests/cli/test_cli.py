@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -99,3 +106,72 @@ def test_table_and_related_commands(store_copy):
     rel = json.loads(run("related", row["paper_id"], "--k", "3", "--json", "--store", str(store_copy)).stdout)
     assert rel["title"] == leti and len(rel["related"]) == 3
     assert row["paper_id"] not in {r["paper_id"] for r in rel["related"]}
+
+
+# -- ask while it works: the preview first, what the model does, Ctrl-C ------------------------------------------
+
+LETI_Q = "How does LeTI use error messages from the Python interpreter?"
+
+
+def test_ask_prints_the_preview_then_the_checked_answer(built_store):
+    out = run("ask", LETI_Q, "--store", str(built_store), "--model", "fake")
+    assert out.stdout.startswith("Preview (the sources' own sentences")
+    preview, _, rest = out.stdout.partition("\n\n")
+    assert re.search(r"\[[1-5]\]", preview) and "LeTI" in preview
+    assert "Sources:" in rest and "[1]" in rest
+    assert "(fake is reading 5 sources" in out.stderr
+    as_json = json.loads(run("ask", LETI_Q, "--store", str(built_store), "--model", "fake", "--json").stdout)
+    assert "Preview" not in json.dumps(as_json)  # machine-readable output holds the checked answer only
+
+
+class SlowServer(BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that streams one word every 0.2 s for a minute, and notes a hang-up."""
+
+    hung_up: ClassVar[list[float]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        try:
+            for _ in range(300):
+                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "slow",
+                         "choices": [{"index": 0, "delta": {"content": "LeTI "}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            SlowServer.hung_up.append(time.monotonic())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_ctrl_c_stops_the_model_at_once_and_exits_130(built_store):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {**os.environ, "PAPER_ASSISTANT_LLM__BACKEND": "openai", "PAPER_ASSISTANT_LLM__MODEL": "slow",
+           "PAPER_ASSISTANT_LLM__BASE_URL": f"http://127.0.0.1:{server.server_address[1]}/v1"}
+    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ask", LETI_Q, "--store", str(built_store)],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        err: list[str] = []
+        reader = threading.Thread(target=lambda: err.extend(proc.stderr), daemon=True)
+        reader.start()
+        deadline = time.monotonic() + 120
+        while not any("is reading 5 sources" in line for line in err) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # the model is writing now
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        code = proc.wait(timeout=20)
+        took = time.monotonic() - sent
+        reader.join(5)
+    finally:
+        proc.kill()
+        server.shutdown()
+    assert code == 130 and took < 3, (code, took, err)
+    assert any("stopped: no checked answer" in line for line in err)
+    assert "Preview" in proc.stdout.read()
+    assert SlowServer.hung_up and SlowServer.hung_up[-1] - sent < 3  # the server saw the client go
