@@ -57,8 +57,11 @@ class HFBackend(Backend):
         from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         class Cancelled(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
-                return request.cancelled
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                import torch
+
+                return torch.full((input_ids.shape[0],), request.cancelled, dtype=torch.bool,
+                                  device=input_ids.device)
 
         with self._lock:
             tokenizer, model = self._load()

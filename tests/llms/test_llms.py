@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
+import time
 import tomllib
 
 import pytest
@@ -256,6 +258,39 @@ def test_hf_backend_streams_from_a_local_model_dir(tmp_path):
     pieces = list(backend.generate(req))
     assert backend.name == f"hf:{tmp_path.name}" and pieces and all(isinstance(p, str) for p in pieces)
     assert set(" ".join(pieces).split()) <= set(words)
+    cancel = threading.Event()
+    stopped = []
+    for piece in backend.generate(Request(messages=req.messages, max_tokens=40, cancel=cancel)):
+        stopped.append(piece)
+        cancel.set()
+    assert len(stopped) == 1  # nothing after the cancel, and the worker thread was joined
+
+
+def test_a_cancelled_gguf_generation_stops_mid_prompt_and_the_model_answers_again(tmp_path):
+    """llama.cpp's abort callback: a cancel set while the model reads a long prompt ends `generate` at once with
+    nothing yielded, and the next request on the same loaded model is answered normally."""
+    from assistant.llms.embedded import MODELS
+    from assistant.llms.llamacpp import LlamaCppBackend
+
+    path = ensure_model(MODELS["smollm2-135m"], tmp_path)
+    backend = LlamaCppBackend("smollm2-135m", lambda: path, LLMSettings(backend="smollm2-135m", n_ctx=4096))
+    long = " ".join(f"Paper {i} studies how language models use retrieved abstracts." for i in range(250))
+    try:
+        backend.load()
+        start = time.perf_counter()
+        list(backend.generate(Request(messages=[{"role": "user", "content": long}], max_tokens=8)))
+        full = time.perf_counter() - start  # reading the whole prompt (and a few tokens)
+        cancel = threading.Event()
+        threading.Timer(0.1, cancel.set).start()
+        start = time.perf_counter()
+        pieces = list(backend.generate(Request(messages=[{"role": "user", "content": long + " Again."}],
+                                               max_tokens=8, cancel=cancel)))
+        took = time.perf_counter() - start
+        assert pieces == [] and took < max(0.5, full / 2), (took, full)
+        again = "".join(backend.generate(Request(messages=[{"role": "user", "content": "Say hello."}], max_tokens=4)))
+        assert again.strip()
+    finally:
+        backend.close()
 
 
 def test_concurrent_first_requests_load_the_gguf_model_once(tmp_path):
