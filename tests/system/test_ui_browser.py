@@ -93,6 +93,7 @@ def test_ask_stream_sources_follow_a_marker_then_compare(browser, built_store, e
         browser.get(demo.local_url)
         ask(browser, "How does LeTI use error messages from the Python interpreter?")
         wait_for(browser, lambda d: "▌" in d.find_element(By.ID, "pa-chat").text, "streamed text")
+        wait_for(browser, lambda d: "⏳" not in last_bubble(d), "the checked answer")  # the preview links [n] too
         link = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-1']"),
                         "the [1] marker link")[0]
         assert link.text == "[1]" and "▌" not in browser.find_element(By.ID, "pa-chat").text
