@@ -42,7 +42,7 @@ class App:
     collections: Collections  # every named collection's retriever, opened on first use
     gate: Gate  # the one queue of generations (ui.concurrency, ui.max_queue): page, API and MCP share it
     tables: ReviewTables
-    timings: ModelTimings  # this machine's measured load and reading times (llm.cache_dir/timings.json)
+    timings: ModelTimings  # this machine's measured load and reading times (llm.timings_file)
     warmup: Warmup  # loads the configured model in the background once `start()`ed (the page does)
 
     @property
@@ -93,7 +93,7 @@ def build(settings: Settings, *, registry: Registry | None = None, backend: Back
     collections = Collections(settings, embedder, retriever)
     prompts = Prompts(settings.prompts_dir)
     gate = Gate(settings.ui.concurrency, settings.ui.max_queue)
-    timings = ModelTimings(settings.llm.cache_dir / TIMINGS_FILE)
+    timings = ModelTimings(settings.llm.timings_file or settings.llm.cache_dir / TIMINGS_FILE)
     pipeline = Pipeline(settings, retriever, backends, prompts, collections, gate, timings)
     tables = ReviewTables(settings, store, embedder, backends, prompts)
     return App(settings, store, embedder, retriever, backends, pipeline, collections, gate, tables, timings,

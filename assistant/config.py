@@ -124,6 +124,10 @@ class LLMSettings(_Group):
     cache_dir: Path = Field(
         Path("data/models"), description="Where embedded models' parts are joined into one GGUF."
     )
+    timings_file: Path | None = Field(
+        None, description="Where this machine's measured model load and reading times are kept, for the page's "
+        "estimates (unset: timings.json in llm.cache_dir)."
+    )
 
 
 class UISettings(_Group):

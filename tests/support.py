@@ -29,7 +29,10 @@ def is_local(address: object) -> bool:
 def make_settings(store: Path, **groups):
     from assistant.config import Settings
 
-    data = {"store": {"path": str(store)}, "llm": {"cache_dir": str(ROOT / "data" / "models")}}
+    # The joined model files are shared with the app (joining them again costs a minute); the timings the tests'
+    # fake backends produce are kept beside the test's store, not in the user's llm.cache_dir.
+    data = {"store": {"path": str(store)}, "llm": {"cache_dir": str(ROOT / "data" / "models"),
+                                                   "timings_file": str(Path(store).parent / "timings.json")}}
     for key, value in groups.items():
         data.setdefault(key, {}).update(value) if isinstance(value, dict) else data.__setitem__(key, value)
     return Settings.model_validate(data)

@@ -1,6 +1,6 @@
 """How long this machine's models take: load time and prompt-reading speed, measured and kept in
-`llm.cache_dir/timings.json`, so that the page can say "about 12 s" before the first token; and the warm-up that
-loads the configured model in the background when the page starts.
+`llm.timings_file` (default `timings.json` in `llm.cache_dir`), so that the page can say "about 12 s" before the
+first token; and the warm-up that loads the configured model in the background when the page starts.
 
 Measures only what real runs show (an estimate is None until a model has been timed here once); never guesses
 from the model's size. Rates are seconds per prompt character (every backend sees characters; not every backend
