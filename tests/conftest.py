@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistant.offline import enforce_offline
-from tests.support import CORPUS, NetworkBlocked, is_local, make_settings
+from tests.support import CORPUS, NetworkBlocked, is_local, make_settings, remember_passages
 
 enforce_offline()
 
@@ -40,10 +40,12 @@ def _no_outside_network() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def embedder():
+    """The real packaged embedding model, loaded once. Passage vectors are remembered by text (`remember_passages`):
+    the many stores built from corpus papers embed each distinct chunk once per session, not once per store."""
     from assistant.config import EmbeddingSettings
     from assistant.search.embeddings import load_embedder
 
-    return load_embedder(EmbeddingSettings())
+    return remember_passages(load_embedder(EmbeddingSettings()))
 
 
 @pytest.fixture

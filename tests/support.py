@@ -4,6 +4,7 @@ network guard's error. Fixtures live in conftest.py."""
 from __future__ import annotations
 
 import ipaddress
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,3 +62,27 @@ def scripted_app(store: Path, embedder, fake):
     registry = default_registry()
     registry.register(BackendSpec("scripted", "the tests' fake", lambda s: fake, lambda s: Readiness(True, "ok")))
     return build(make_settings(store, llm={"backend": "scripted"}), registry=registry, embedder=embedder)
+
+
+def remember_passages(embedder):
+    """`embedder` with its passage (document) vectors remembered by text: `get_text_embedding_batch` runs the real
+    model once on the texts it has not seen and returns the remembered vector for the others. A text's vector
+    does not depend on the other texts of its batch (beyond float rounding, about 1e-7), so stores built in one
+    session from the same papers get the vectors they would have got anyway. Query embeddings are never
+    remembered: every search embeds its query."""
+    real = embedder.get_text_embedding_batch
+    seen: dict[str, list[float]] = {}
+    lock = threading.Lock()
+
+    def get_text_embedding_batch(texts: list[str], show_progress: bool = False, **kwargs) -> list[list[float]]:
+        with lock:
+            new = list(dict.fromkeys(t for t in texts if t not in seen))
+        if new:
+            vectors = real(new, show_progress=show_progress, **kwargs)
+            with lock:
+                seen.update(zip(new, vectors, strict=True))
+        with lock:
+            return [list(seen[t]) for t in texts]
+
+    object.__setattr__(embedder, "get_text_embedding_batch", get_text_embedding_batch)
+    return embedder

@@ -1,7 +1,9 @@
-"""The command line, run as a real subprocess on a real store."""
+"""The command line, run as a real subprocess on a real store (the table and related commands through `main` in
+this process)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -88,8 +90,21 @@ def test_a_command_module_that_fails_to_import_is_an_error():
     assert proc.returncode != 0 and "assistant.cli.serve" in proc.stderr
 
 
-def test_table_and_related_commands(store_copy):
+def in_process(capsys: pytest.CaptureFixture[str], *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    """The same command through `main` in this process: its exit code and what it printed, without paying for a
+    new interpreter importing torch (the tests above run the real executable)."""
+    from assistant.cli.main import main
+
+    code = main(list(args))
+    out = capsys.readouterr()
+    if ok:
+        assert code == 0, out.err
+    return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+
+def test_table_and_related_commands(store_copy, capsys):
     leti = "LeTI: Learning to Generate from Textual Interactions"
+    run = functools.partial(in_process, capsys)
     proc = run("table", "--papers", leti, "Learning to Generate from Textual", "--columns", "task", "dataset",
                "--model", "extractive", "--format", "json", "--store", str(store_copy))
     table = json.loads(proc.stdout)

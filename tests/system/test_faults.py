@@ -73,6 +73,7 @@ def search_json(store: Path, query: str) -> list[tuple[str, str, float]]:
     return [(r["paper_id"], r["title"], round(r["score"], 4)) for r in results]
 
 
+@pytest.mark.slow  # a long job: the resumed ingest embeds nearly the whole corpus in a fresh CLI process
 def test_kill_9_mid_ingest_then_resume_matches_a_clean_ingest(tmp_path, built_store):
     store = tmp_path / "index"
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ingest", "--store", str(store), "--quiet"],

@@ -1,7 +1,7 @@
 """Load: concurrent chat sessions through gradio_client against the app on loopback, with the default queue settings.
 
 20 sessions x 3 questions with a fake backend that streams with a per-word delay (a subclass registered in a test
-registry), a burst past a small queue (every extra request is told the app is busy), and a small run with the real
+registry; slow), a burst past a small queue (every extra request is told the app is busy), and a small run with the real
 embedded model (slow). Every loop is bounded by count and by a deadline; figures are printed (run with -s).
 """
 
@@ -130,6 +130,7 @@ def assert_answered(out: Outcome) -> None:
         assert a and not a.startswith("⚠️"), a[:300]  # an answer (cited) or the refusal, never an error message
 
 
+@pytest.mark.slow  # a long job: 60 streamed answers one at a time (ui.concurrency 1) take a minute at the least
 def test_twenty_sessions_of_three_questions(built_store, embedder):
     settings = make_settings(built_store, llm={"backend": "fake"}, ui={"port": 0})  # default queue: 64, 1 at once
     with served(settings, fake_registry(), embedder) as url:

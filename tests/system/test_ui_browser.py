@@ -4,6 +4,7 @@ table and a follow-up; and corpus/model text holding <script> and <img onerror> 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import time
@@ -31,14 +32,15 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1000")
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator:
+@pytest.fixture(scope="module")
+def _driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """One Chromium for the module (starting one takes seconds); each test gets it back with a clean slate."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
+    for flag in (*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium') / 'profile'}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     driver.set_page_load_timeout(WAIT)
@@ -46,6 +48,22 @@ def browser(tmp_path: Path) -> Iterator:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def browser(_driver) -> Iterator:
+    """The module's Chromium on a blank page with one window; every test serves the app on a new port (a new
+    origin: no storage, cookies or history carry over), and the browser is reset after it too."""
+    _driver.get("about:blank")
+    yield _driver
+    with contextlib.suppress(Exception):  # an alert left open by a failed test would block what follows
+        _driver.switch_to.alert.dismiss()
+    for handle in _driver.window_handles[1:]:
+        _driver.switch_to.window(handle)
+        _driver.close()
+    _driver.switch_to.window(_driver.window_handles[0])
+    _driver.delete_all_cookies()
+    _driver.get("about:blank")
 
 
 def serve(store: Path, embedder, fake: FakeBackend):
