@@ -186,7 +186,7 @@ def test_ctrl_c_stops_the_model_at_once_and_exits_130(built_store):
     finally:
         proc.kill()
         server.shutdown()
-    assert code == 130 and took < 3, (code, took, err)
+    assert SlowServer.hung_up and SlowServer.hung_up[-1] - sent < 2  # the model's server saw the client go at once
+    assert code == 130 and took < 20, (code, took, err)  # then the process exits (interpreter shutdown included)
     assert any("stopped: no checked answer" in line for line in err)
     assert "Preview" in proc.stdout.read()
-    assert SlowServer.hung_up and SlowServer.hung_up[-1] - sent < 3  # the server saw the client go

@@ -394,6 +394,7 @@ def test_a_markers_evidence_lights_up_on_hover_and_click(browser, built_store, e
     try:
         browser.get(demo.local_url)
         ask(browser, "How does LeTI use error messages from the Python interpreter?")
+        wait_for(browser, lambda d: "⏳" not in last_bubble(d), "the checked answer")  # the preview links [n] too
         link = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-1']"),
                         "the [1] marker link")[0]
         marks = browser.find_elements(By.CSS_SELECTOR, "#src-1 mark.pa-ev")
