@@ -321,8 +321,9 @@ def test_comparison_with_the_default_model(browser, built_store, embedder, tmp_p
         browser.get(demo.local_url)
         ask(browser, "Compare LoRAMoE and DePT.")
         deadline = time.monotonic() + 600  # model load and generation on two CPU cores
-        def finished() -> bool:  # the checked answer's footer, not the draft's label (both are <sub>)
-            return any("Draft" not in e.text for e in browser.find_elements(By.CSS_SELECTOR, "#pa-chat sub"))
+        def finished() -> bool:  # the checked answer: no status line, preview or draft label left
+            text = last_bubble(browser)
+            return bool(text) and "⏳" not in text
 
         while time.monotonic() < deadline and not finished():
             time.sleep(1)
