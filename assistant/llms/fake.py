@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 
@@ -47,10 +46,8 @@ class FakeBackend(Backend):
         if self.first_delay:
             (request.cancel or threading.Event()).wait(self.first_delay)
         for word in re.findall(r"\S+\s*", reply):
-            if self.delay and request.cancel is not None:
-                request.cancel.wait(self.delay)
-            elif self.delay:
-                time.sleep(self.delay)
+            if self.delay:
+                (request.cancel or threading.Event()).wait(self.delay)  # a cancel cuts the wait short
             if request.cancelled:
                 return
             yield word

@@ -27,7 +27,6 @@ from assistant.answer.pipeline import (
     SourcesFound,
     Stopped,
     TextDelta,
-    Tick,
     Waiting,
 )
 from assistant.config import ConfigError, Options
@@ -194,10 +193,8 @@ def chat_turn(
                 yield (chat, plain, render.sources_html(answer.sources, answer, note), {s.n: s.url for s in sources},
                        answers)
                 continue
-            if isinstance(event, Tick | SourcesFound | Preview | Waiting | Generating | TextDelta):
-                # A refusal before the model is one TextDelta then Finished: it is shown as the answer, not a draft.
-                chat[-1] = {"role": "assistant", "content": bubble.markdown()}
-                yield chat, plain, render.sources_html(sources, note=note), {}, answers
+            chat[-1] = {"role": "assistant", "content": bubble.markdown()}  # every other event: re-render
+            yield chat, plain, render.sources_html(sources, note=note), {}, answers
     except QuestionError as e:
         yield fail(str(e), [])
     except Busy as e:
