@@ -34,6 +34,7 @@ from assistant.answer.refusal import (
     absent_paper,
     missing_title,
     must_refuse,
+    sets_sources_aside,
     unknown_names,
     unstated_figure,
 )
@@ -210,12 +211,13 @@ class Pipeline:
 
     def unanswerable(self, question: str, retrieval: Retrieval, sources: list[Source],
                      abstracts: dict[str, str], options: Options | None = None) -> bool:
-        """Refused before the model is asked: the question quotes a title no source has or names a paper the
+        """Refused before the model is asked: the question tells it to answer from anything but the sources,
+        quotes a title no source has or names a paper the
         collection does not have ("the AlphaFold 2 paper", "the original LoRA paper" where no paper introduces
         LoRA), or (not a topic) uses a name no abstract mentions ("the ExeCAD dataset") or takes for granted a
         figure no source states, or (a factual question) asks for a detail that no source's whole abstract
         mentions."""
-        if missing_title(question, sources):
+        if sets_sources_aside(question) or missing_title(question, sources):
             return True
         retriever = self.retriever_for(options or self.options())
         keyword = retriever.keyword

@@ -1,5 +1,6 @@
-"""When an answer must be the fixed refusal: before the model is asked (the question quotes or names a paper the
-collection lacks, takes for granted a figure no source states, or asks for a detail no source mentions) and after
+"""When an answer must be the fixed refusal: before the model is asked (the question tells it to leave the sources
+aside, quotes or names a paper the collection lacks, takes for granted a figure no source states, or asks for a
+detail no source mentions) and after
 (the checked answer rests on nothing, or misstates a figure).
 
 Word matching over the sources only, no model. Whether any source is relevant at all (the similarity threshold)
@@ -33,6 +34,31 @@ GENERIC = frozenset(content_words("""problem problems contribution contributions
     approaches technique techniques result results finding findings benefit benefits advantage advantages
     limitation limitations challenge challenges issue issues role difference differences main key new model
     models work"""))
+
+
+# An instruction to answer from something other than the sources: "ignore the sources", "forget the papers you
+# have", "disregard the abstracts above", "from your own knowledge", "from memory", "without the sources". The
+# answer can only come from the sources, so such a question gets the refusal (with the closest papers), never a
+# reply from the model's memory. Instructions about the rules ("ignore previous instructions") are not this: the
+# prompt keeps the question as data and the checks refuse what it makes the model say.
+_ASIDE_OBJECT = r"(?:sources?|abstracts?|papers?|collection|context|documents?|library|corpus|retrieved\s+\w+)"
+_IMPERATIVE = r"(?:^|[.!?;:,]\s*|\b(?:and|then|please|just|now)\s+)(?:please\s+|just\s+)?"  # said to the assistant
+_ANSWER_VERB = r"\b(?:answer|respond|reply|tell\s+me|say|write|explain|summari[sz]e|describe|list|give)\b[^.?!]{0,40}?"
+_SOURCES_ASIDE = re.compile(
+    rf"{_IMPERATIVE}(?:ignore|disregard|forget|set\s+aside|leave\s+aside|put\s+aside|skip)\s+"
+    rf"(?:(?:all|any|the|your|these|those|this|my)\s+){{0,2}}(?:\w+\s+){{0,2}}?{_ASIDE_OBJECT}\b|"
+    rf"\bfrom\s+your\s+(?:own\s+)?(?:memory|general\s+knowledge|knowledge|training(?:\s+data)?)\b|"
+    rf"{_ANSWER_VERB}\bfrom\s+(?:own\s+)?(?:memory|general\s+knowledge)\b|"
+    rf"{_ANSWER_VERB}\b(?:without|instead\s+of)\s+(?:using\s+|looking\s+at\s+|reading\s+|citing\s+)?"
+    rf"(?:the\s+|any\s+|your\s+)?(?:sources?|abstracts?|papers|collection|documents|library)\b",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def sets_sources_aside(question: str) -> bool:
+    """The question tells the assistant to answer from anything but the sources ("Ignore the sources and ...",
+    "... from your own knowledge", "without sources")."""
+    return bool(_SOURCES_ASIDE.search(question))
 
 
 def missing_title(question: str, sources: list[Source]) -> bool:

@@ -4,7 +4,8 @@ A paper is referred to by its name (the name table: a title prefix, an acronym i
 title ("the paper on instruction mining ..."), or by a description that only a search can place ("the paper that
 adds a copying penalty at decoding time"). Names and long title runs are found anywhere in the question; a piece
 of a list (`intent.pieces`) that holds neither is searched, and kept only when one paper clearly stands out.
-Spelling is checked against the collection's own words first, so a typo in a name or a title word still matches;
+Spelling is checked against the collection's own words first, so a typo in a title word still matches, and a
+name written like one ("CoEnS") is matched to the collection's one name a spelling edit away ("ConES");
 accents are folded on both sides ("Sabia" is "Sabiá").
 
 It does not decide whether the question is a comparison (`plan` does, from how many papers this finds) and
@@ -30,6 +31,8 @@ MIN_TITLE_WORDS = 3  # content words a run of title words needs to name its pape
 MIN_INTRODUCED_WORDS = 2  # ... or words in all, after "the paper on" or a quote mark
 SEARCH_TOP = 5  # papers each ranking of a piece's search looks at
 AGREE = 3  # a searched piece resolves to the paper first in one ranking (dense, BM25) and in this top of the other
+STANDOUT = 1.5  # ... or to BM25's first paper when its score is this many times the next paper's
+MIN_TYPO_NAME = 5  # a name this long (as its key: letters and digits) is still found with one spelling edit
 WEAK_SHARE = 0.5  # a title run inside a list piece holds at least this share of the piece's content words
 LABEL_WORDS = 6  # a column label for a paper without a name: the first words of its title
 _JOINABLE = re.compile(r"^[\s\-&.'’/+\\\"]{0,3}$")  # what may stand between the words of one name
@@ -37,6 +40,12 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 # What announces a title: "the paper on <title words>", "the work titled ...", an opening quote.
 _INTRODUCER = re.compile(r"(?:\b(?:paper|work|study|article|one)\s+(?:on|about|titled|entitled|called|named)\s+"
                          r"|[\"'“‘])$", re.IGNORECASE)
+# How a description refers to its paper, not what the paper is: "the paper that proposes", "the work introducing",
+# "the one which presents". Left out of the piece's search, where they would match every abstract's "we propose".
+_REFERRING_LEAD = re.compile(r"^(?:(?:the|a|an|that|this)\s+)?(?:paper|work|study|article|one|approach|method)\s+"
+                             r"(?:(?:that|which|who)\s+)?(?:\w+ly\s+)?(?:proposes|proposed|introduces|introduced|"
+                             r"presents|presented|describes|described|proposing|introducing|presenting|describing|"
+                             r"on|about)\s+", re.IGNORECASE)
 # Words that say what is asked, not which paper: a piece made only of them refers to nothing.
 _QUESTION_WORDS = STOPWORDS | {
     "goal", "goals", "aim", "aims", "data", "dataset", "datasets", "result", "results", "performance", "differ",
@@ -153,6 +162,27 @@ class Resolver:
 
     # -- names and titles ---------------------------------------------------------------------------------
 
+    @cached_property
+    def _long_names(self) -> frozenset[str]:
+        return frozenset(k for k in self.keyword.names if len(k) >= MIN_TYPO_NAME)
+
+    def _near_name(self, key: str) -> str | None:
+        """The one name of the collection a spelling edit away from `key` ("eudbert" -> "edubert"), when `key` is
+        written like a name, long enough, and neither a name nor a word the collection uses."""
+        if len(key) < MIN_TYPO_NAME or key in self.keyword.names or key in self.lexicon.words:
+            return None
+        near = [k for k in _edits(key) if k in self._long_names]
+        return near[0] if len(near) == 1 else None
+
+    def name_key(self, tokens: list[Token]) -> str:
+        """The name key `tokens` spell: as spelling-checked, or the collection's one name a spelling edit from
+        what was typed, when that is written like a name ("CoEnS" is "cones" to the spelling check, "ConES" here)."""
+        key = "".join(t.word for t in tokens)
+        written = "".join(t.text.lower() for t in tokens)  # before the spelling check, which knows no names
+        if key not in self.keyword.names and _cased(tokens) and (near := self._near_name(written)):
+            return near
+        return key
+
     def _name_owners(self, key: str, tokens: list[Token], exact_piece: bool) -> list[str]:
         """The papers a name written as `tokens` stands for, or [] when it is an ordinary word there."""
         owners = self.keyword.names.get(key, [])
@@ -179,12 +209,13 @@ class Resolver:
                     continue
                 start, end = run[0].start, run[-1].end
                 exact = any(p.start == start and p.end == end for p in parts)  # the whole of a list item
-                owners = self._name_owners("".join(t.word for t in run), run, exact)
+                key = self.name_key(run)
+                owners = self._name_owners(key, run, exact)
                 if not owners:
                     continue
-                key = "".join(t.word for t in run)
                 pid = owners[0] if len(owners) == 1 else self._best_of(owners, question[start:end])
-                words = " ".join(t.word for t in run)
+                typed = "".join(t.word for t in run)
+                words = " ".join(t.word for t in run) if key == typed else self.lexicon.forms.get(key, key)
                 found.append(Reference(pid, self.label(pid, key), start, end, "name", words))
                 taken |= set(range(i, i + n))
         return found
@@ -248,22 +279,35 @@ class Resolver:
 
     # -- search ---------------------------------------------------------------------------------------------
 
+    def _bm25_scored(self, query: str) -> list[tuple[str, float]]:
+        """The best papers for `query` by BM25, each with its best chunk's score, best first."""
+        best: dict[str, float] = {}
+        for n in self.keyword.search(query, SEARCH_TOP * 3):
+            best.setdefault(str(n.node.metadata["paper_id"]), float(n.score or 0.0))
+        return list(best.items())[:SEARCH_TOP]
+
     def _bm25(self, query: str) -> list[str]:
-        nodes = self.keyword.search(query, SEARCH_TOP * 3)
-        return list(dict.fromkeys(str(n.node.metadata["paper_id"]) for n in nodes))[:SEARCH_TOP]
+        return [pid for pid, _ in self._bm25_scored(query)]
 
     def searched(self, piece: Piece, tokens: list[Token]) -> Reference | None:
-        """The paper a piece describes, when the two rankings agree on it: first in the dense or the BM25
-        ranking of the piece's words and near the top of the other; or the one paper using a word of it."""
+        """The paper a piece describes: first in the dense or the BM25 ranking of the piece's words and near the
+        top of the other; or first by BM25 by a wide margin (a description's rare words, which a small embedding
+        model blurs); or the one paper using a word of it. What only says how the piece refers ("the paper that
+        proposes") is not searched."""
         words = [t.word for t in tokens if piece.covers(t.start, t.end)]
         if not [w for w in words if w not in _QUESTION_WORDS]:
             return None
         query = " ".join(words)
+        if (lead := _REFERRING_LEAD.match(query)) and lead.end() < len(query):
+            query = query[lead.end():]
         dense = [h.paper_id for h in self.retriever.search(query, SEARCH_TOP, hybrid=False, rerank=False)]
-        bm25 = self._bm25(query)
+        scored = self._bm25_scored(query)
+        bm25 = [pid for pid, _ in scored]
         agreed = [a[0] for a, b in ((bm25, dense), (dense, bm25)) if a and a[0] in b[:AGREE]]
         # Both tops may qualify: the one ranked better overall (BM25's on a tie: a description's rare words).
         pid = min(agreed, key=lambda p: dense.index(p) + bm25.index(p)) if agreed else None
+        if pid is None and len(scored) >= 2 and scored[0][1] >= STANDOUT * scored[1][1] > 0:
+            pid = scored[0][0]
         if pid is None:
             # A word no other paper uses ("JABER", "StructFormer") points at its paper whatever the rest says.
             rare = [w for w in words if self.lexicon.words.get(w) == 1 and w not in _QUESTION_WORDS]
@@ -290,6 +334,7 @@ class Resolver:
         # ("How much time does HFT save compared with full fine-tuning?" compares HFT with a setting, not a paper).
         if not lists or len(parts) < 2 or not comparison_cue(question) or not all(p.referring for p in named):
             parts = []
+        parts = _joined_descriptions(question, parts, named)
         for piece in parts:
             if piece in named or not piece.referring:
                 continue
@@ -301,6 +346,27 @@ class Resolver:
         found.sort(key=lambda r: r.start)
         seen: set[str] = set()
         return [r for r in found if r.paper_id not in seen and not seen.add(r.paper_id)]
+
+
+# A description of a paper by what it does ("the paper that proposes ..."), and the start of another reference.
+_DESCRIBES = re.compile(r"^(?:the|a|an)\s+(?:paper|work|study|article|one)\s+(?:that|which|who)\b", re.IGNORECASE)
+_REFERS = re.compile(r"^(?:the|a|an|this|that)\s+(?:\w+\s+){0,2}?(?:paper|work|study|article|one|approach|method)\b",
+                     re.IGNORECASE)
+
+
+def _joined_descriptions(question: str, parts: list[Piece], named: list[Piece]) -> list[Piece]:
+    """A description cut at its own "and" or comma ("the paper that proposes Synthesize by Retrieval" + "Refinement")
+    made whole again: a piece after a description is part of it unless it holds a name or a title, or starts a
+    reference of its own ("the one that ...")."""
+    out: list[Piece] = []
+    for piece in parts:
+        last = out[-1] if out else None
+        if last is not None and _DESCRIBES.match(last.text) and last not in named and piece not in named \
+                and piece.referring and not _REFERS.match(piece.text):
+            out[-1] = Piece(last.start, piece.end, question[last.start:piece.end], referring=True)
+        else:
+            out.append(piece)
+    return out
 
 
 def _overlaps(a: Reference, b: Reference) -> bool:

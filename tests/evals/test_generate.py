@@ -50,9 +50,11 @@ def test_the_checked_in_file_is_what_the_script_writes(gen, questions, tmp_path)
 
 def test_every_gold_title_is_in_the_corpus_and_the_set_has_its_shape(questions, corpus_papers):
     loaded = load_questions(GENERATED, [p.title for p in corpus_papers])  # raises on an unknown gold title
-    assert [q.id for q in loaded] == [f"g{i:04d}" for i in range(1, 351)]
-    sizes = Counter((q.type, len(q.gold_titles)) for q in loaded)
+    assert [q.id for q in loaded] == [f"g{i:04d}" for i in range(1, len(loaded) + 1)]
+    sizes = Counter((q.type, len(q.gold_titles)) for q in loaded[:350])
     assert sizes == {("factual", 1): 100, ("comparison", 2): 200, ("comparison", 3): 50}
+    harder = Counter(q.type for q in loaded[350:])
+    assert harder == {"comparison": 40 + 30 + 30, "factual": 20, "topic": 30, "unanswerable": 35}
     assert all(len(set(q.gold_titles)) == len(q.gold_titles) and q.answer_keywords == [] for q in loaded)
     pairs = [frozenset(q.gold_titles) for q in loaded if q.type == "comparison"]
     assert len(set(pairs)) == len(pairs)
@@ -75,7 +77,7 @@ def test_comparisons_use_every_template(gen, questions):
 
 def test_a_paper_is_named_when_its_name_is_its_own_and_described_otherwise(gen, questions, corpus_papers):
     refs = {r.paper.title: r for r in gen.refs(sorted(corpus_papers, key=lambda p: p.paper_id))}
-    for q in questions:
+    for q in questions[:350]:  # the harder phrasings after them refer to papers in other ways (tested below)
         for title in q["gold_titles"]:
             ref = refs[title]
             said = ref.text.lower() if q["question"] == q["question"].lower() else ref.text
@@ -117,3 +119,66 @@ def test_the_generated_questions_do_not_copy_the_hand_written_splits(questions):
                if line.strip()}
     assert not written & {q["question"].lower() for q in questions}
     assert CORPUS.is_dir()
+
+
+def test_the_harder_phrasings_keep_their_gold_known(gen, questions, corpus_papers):
+    """Each harder question still points at its gold by construction: a description's words are in the gold
+    abstract and in no other one together; a typo is one swap of the gold's name; a topic's gold are exactly the
+    titles holding its phrase; a detail asked for is absent from the gold abstract; a famous title is absent."""
+    papers = sorted(corpus_papers, key=lambda p: p.paper_id)
+    by_title = {p.title: p for p in papers}
+    said = gen.contributions(papers)
+    refs = {r.paper.title: r for r in gen.refs(papers)}
+    harder = questions[350:]
+    described = [q for q in harder if "the paper that " in q["question"]]
+    assert len(described) == 60
+    gold_ids = {pid for q in described for pid in (by_title[t].paper_id for t in q["gold_titles"])
+                if said.get(pid, "\0") in q["question"]}
+    assert all(any(said.get(by_title[t].paper_id, "\0") in q["question"] for t in q["gold_titles"])
+               for q in described) and len(gold_ids) >= 20
+    for pid, description in said.items():
+        words = set(re.findall(r"[a-z0-9]+", description.lower())) - gen._VAGUE - {"paper", "proposes",
+                                                                                   "introduces", "presents"}
+        holders = [p.paper_id for p in papers if words <= set(re.findall(r"[a-z0-9]+",
+                                                                          f"{p.title} {p.abstract}".lower()))]
+        assert holders == [pid], description
+    typos = [q for q in harder[60:90]]
+    for q in typos:
+        name = refs[q["gold_titles"][0]].name
+        assert name and name not in q["question"]
+        assert any(gen.typo(name, _Fixed(i)) in q["question"] for i in range(len(name)))
+    topics = gen.topics(papers)
+    for q in (q for q in harder if q["type"] == "topic"):
+        phrase = next(p for p in sorted(topics, key=len, reverse=True) if p in q["question"].lower())
+        assert q["gold_titles"] == topics[phrase]
+        assert all(re.search(rf"(?<![\\w-]){re.escape(phrase)}(?![\\w-])", t.lower()) for t in q["gold_titles"])
+    for q in (q for q in harder if q["type"] == "unanswerable"):
+        if "learning rate" in q["question"]:
+            assert "learning rate" not in by_title[q["gold_titles"][0]].abstract.lower()
+        if q["gold_titles"] == []:
+            assert not any(t.lower() in q["question"].lower() for t in by_title)
+
+
+class _Fixed:
+    """A stand-in for random.Random whose choice is always the i-th spot."""
+
+    def __init__(self, i: int) -> None:
+        self.i = i
+
+    def choice(self, spots):
+        return spots[self.i] if self.i < len(spots) else spots[-1]
+
+
+def test_descriptions_topics_and_typos_on_made_up_papers(gen):
+    papers = [paper("Alpha", "We propose a gradient surgery scheme with sparse routing experts. It works."),
+              paper("Beta", "We introduce a novel framework. It is simple."),  # too vague to describe
+              paper("Gamma", "We present FooBar, a tokenizer."),  # only its name: no description
+              paper("Delta One: x", "d"), paper("Delta Two", "Machine unlearning for delta things."),
+              paper("Machine Unlearning at Scale", "m"), paper("Corrective Machine Unlearning", "c"),
+              paper("Unlearning Machine Unlearning", "u")]
+    assert gen.contributions(papers) == {
+        "alpha": "the paper that proposes a gradient surgery scheme with sparse routing experts"}
+    topics = gen.topics(papers)
+    assert topics["machine unlearning"] == ["Corrective Machine Unlearning", "Machine Unlearning at Scale",
+                                            "Unlearning Machine Unlearning"]
+    assert gen.typo("SERENGETI", _Fixed(0)) == "SREENGETI" and gen.typo("LeTI", _Fixed(0)) is None
