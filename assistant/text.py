@@ -69,10 +69,22 @@ def _join_abbreviations(pieces: list[str]) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def _stem(word: str) -> str:
-    for suffix in ("ingly", "edly", "ation", "ations", "ings", "ing", "ies", "es", "ed", "s"):
+    """Crude suffix stripping, repeated until nothing changes, so that a stem is its own stem ("licenses",
+    "licensed" and "license" all end as "licen")."""
+    while (shorter := _strip_suffix(word)) != word:
+        word = shorter
+    return word
+
+
+def _strip_suffix(word: str) -> str:
+    for suffix in ("ingly", "edly", "ation", "ations", "ings", "ing", "ies", "es", "ed"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]
-    return word
+    # A plural "s" from four letters on ("GPUs", "LLMs" are "GPU", "LLM"), never "ss" ("loss"); a final "e" from
+    # five, so that "license" meets the "licens" of "licensed" and "licenses".
+    if len(word) >= 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word[:-1] if len(word) >= 5 and word.endswith("e") and not word.endswith("ee") else word
 
 
 def content_words(text: str) -> set[str]:

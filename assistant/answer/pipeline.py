@@ -216,7 +216,7 @@ class Pipeline:
         collection does not have ("the AlphaFold 2 paper", "the original LoRA paper" where no paper introduces
         LoRA), or (not a topic) uses a name no abstract mentions ("the ExeCAD dataset") or takes for granted a
         figure no source states, or (a factual question) asks for a detail that no source's whole abstract
-        mentions."""
+        mentions (the named paper's own abstract, when it names one)."""
         if sets_sources_aside(question) or missing_title(question, sources):
             return True
         retriever = self.retriever_for(options or self.options())
@@ -230,7 +230,13 @@ class Pipeline:
             return True
         if unstated_figure(question, texts):
             return True
-        return retrieval.kind == QuestionKind.FACTUAL and absent_detail(question, texts)
+        if retrieval.kind != QuestionKind.FACTUAL:
+            return False
+        # A detail asked of the one paper the question names must be in that paper's abstract: a neighbour that
+        # mentions a learning rate does not give this paper's.
+        named = {r.paper_id for r in retrieval.references if r.via in ("name", "title")}
+        own = [t for s, t in zip(sources, texts, strict=True) if s.paper_id in named] if len(named) == 1 else []
+        return absent_detail(question, own or texts)
 
     def declines(self, question: str, retrieval: Retrieval, sources: list[Source] | None = None,
                  abstracts: dict[str, str] | None = None, options: Options | None = None) -> bool:

@@ -191,3 +191,29 @@ def test_a_figure_stated_the_other_way_round_is_refused(named):
         assert unstated_figure(flipped, [abstract]), (flipped, abstract)
         checked += 1
     assert checked >= 3
+
+
+DETAILS = (("What learning rate does {n} use?", "learning rate"), ("How many GPUs did {n} train on?", "gpu"),
+           ("Which license is {n} released under?", "licens"), ("How many hours did training {n} take?", "hour"))
+
+
+def test_a_detail_asked_of_a_named_paper_must_be_in_its_own_abstract(app, corpus_papers):
+    """"What learning rate does <name> use?": refused before the model when that paper's abstract never mentions
+    it, even if a neighbouring source does; asked of a paper whose abstract mentions it, the model is asked."""
+    rng = random.Random(13)
+    named = sorted((n, p.abstract) for p in corpus_papers
+                   if (n := title_name(p.title)) and re.fullmatch(r"[A-Za-z][\w\-]{2,20}", n))
+    for template, word in DETAILS:
+        lacking = [n for n, a in named if word not in a.lower()]
+        having = [n for n, a in named if word in a.lower()]
+        for name in rng.sample(lacking, 2):
+            fake = FakeBackend()
+            pipeline = build(app.settings, backend=fake, embedder=app.embedder).pipeline
+            answer = pipeline.ask(template.format(n=name))
+            assert answer.refused and fake.history == [], (template, name)
+        for name in having[:1]:
+            fake = FakeBackend()
+            fake.enqueue("It is stated [1].")
+            pipeline = build(app.settings, backend=fake, embedder=app.embedder).pipeline
+            pipeline.ask(template.format(n=name))
+            assert fake.history, (template, name)  # the model was asked
