@@ -128,7 +128,11 @@ def test_ask_stream_sources_follow_a_marker_then_compare(browser, built_store, e
         fake.enqueue("| Aspect | LeTI [1] | DePT [2] |\n|---|---|---|\n"
                      "| Method | learns from interpreter feedback [1] | decomposes the soft prompt [2] |\n\n"
                      "LeTI learns from textual feedback [1], while DePT decomposes the soft prompt [2].")
+        before = bubble_count(browser)
         ask(browser, "Compare LeTI and DePT.")
+        # The preview links [2] too: the table is there once the checked answer has replaced it.
+        wait_for(browser, lambda d: bubble_count(d) > before and "⏳" not in last_bubble(d), "the checked comparison")
+        settled(browser)
         wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-2']"), "[2] link")
         table = browser.find_element(By.CSS_SELECTOR, "#pa-chat table")
         assert "Aspect" in table.text and "decomposes the soft prompt" in table.text
@@ -160,6 +164,24 @@ def last_bubble(driver) -> str:
 
 def bubble_count(driver) -> int:
     return driver.execute_script(f"return document.querySelectorAll({BOTS!r}).length")
+
+
+def settled(driver, quiet: float = 1.5) -> None:
+    """Wait until the chat's HTML has not changed for `quiet` seconds: the turn's last render is done, so an
+    element found now is not replaced under the test (on a loaded host the final render can come late)."""
+    def html() -> str:
+        return driver.execute_script("const c = document.getElementById('pa-chat'); return c ? c.innerHTML : ''")
+
+    last, since = html(), time.monotonic()
+    deadline = since + WAIT
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = html()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+    raise AssertionError(f"the chat kept changing for {WAIT} s")
 
 
 def click_stop(driver) -> None:
@@ -396,6 +418,7 @@ def test_a_markers_evidence_lights_up_on_hover_and_click(browser, built_store, e
         browser.get(demo.local_url)
         ask(browser, "How does LeTI use error messages from the Python interpreter?")
         wait_for(browser, lambda d: "⏳" not in last_bubble(d), "the checked answer")  # the preview links [n] too
+        settled(browser)
         link = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#pa-chat a[href='#src-1']"),
                         "the [1] marker link")[0]
         marks = browser.find_elements(By.CSS_SELECTOR, "#src-1 mark.pa-ev")
