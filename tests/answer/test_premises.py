@@ -203,17 +203,17 @@ def test_a_detail_asked_of_a_named_paper_must_be_in_its_own_abstract(app, corpus
     rng = random.Random(13)
     named = sorted((n, p.abstract) for p in corpus_papers
                    if (n := title_name(p.title)) and re.fullmatch(r"[A-Za-z][\w\-]{2,20}", n))
+    fake = FakeBackend()
+    pipeline = build(app.settings, backend=fake, embedder=app.embedder).pipeline
     for template, word in DETAILS:
         lacking = [n for n, a in named if word not in a.lower()]
         having = [n for n, a in named if word in a.lower()]
         for name in rng.sample(lacking, 2):
-            fake = FakeBackend()
-            pipeline = build(app.settings, backend=fake, embedder=app.embedder).pipeline
+            asked = len(fake.history)
             answer = pipeline.ask(template.format(n=name))
-            assert answer.refused and fake.history == [], (template, name)
+            assert answer.refused and len(fake.history) == asked, (template, name)
         for name in having[:1]:
-            fake = FakeBackend()
+            asked = len(fake.history)
             fake.enqueue("It is stated [1].")
-            pipeline = build(app.settings, backend=fake, embedder=app.embedder).pipeline
             pipeline.ask(template.format(n=name))
-            assert fake.history, (template, name)  # the model was asked
+            assert len(fake.history) > asked, (template, name)  # the model was asked
