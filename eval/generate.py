@@ -250,12 +250,17 @@ def contributions(papers: Sequence[Paper]) -> dict[str, str]:
     return out
 
 
+def _swap_spots(name: str) -> list[int]:
+    """Where two neighbouring letters of the name can be swapped (never the first letter); none when it is too
+    short for a reader to still recognise it mistyped."""
+    return [] if len(name) < 5 else [i for i in range(1, len(name) - 2) if name[i].isalpha()
+                                     and name[i + 1].isalpha() and name[i].lower() != name[i + 1].lower()]
+
+
 def typo(name: str, rng: random.Random) -> str | None:
-    """The name with two neighbouring letters swapped inside it (never the first letter), or None when it is too
-    short for a reader to still recognise it."""
-    spots = [i for i in range(1, len(name) - 2) if name[i].isalpha() and name[i + 1].isalpha()
-             and name[i].lower() != name[i + 1].lower()]
-    if len(name) < 5 or not spots:
+    """The name with two neighbouring letters swapped inside it, or None when `_swap_spots` finds no place."""
+    spots = _swap_spots(name)
+    if not spots:
         return None
     i = rng.choice(spots)
     return name[:i] + name[i + 1] + name[i] + name[i + 2:]
@@ -432,7 +437,7 @@ def described(rng: random.Random, all_refs: Sequence[Ref], said: dict[str, str])
 
 def typos(rng: random.Random, all_refs: Sequence[Ref]) -> list[dict[str, object]]:
     """Comparisons of a named paper, its name mistyped, with another paper."""
-    named = [r for r in all_refs if r.name and typo(r.name, random.Random(0))]
+    named = [r for r in all_refs if r.name and _swap_spots(r.name)]
     out = []
     for i in range(N_TYPO):
         a = rng.choice(named)

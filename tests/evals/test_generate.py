@@ -142,8 +142,7 @@ def test_the_harder_phrasings_keep_their_gold_known(gen, questions, corpus_paper
         holders = [p.paper_id for p in papers if words <= set(re.findall(r"[a-z0-9]+",
                                                                           f"{p.title} {p.abstract}".lower()))]
         assert holders == [pid], description
-    typos = [q for q in harder[60:90]]
-    for q in typos:
+    for q in harder[60:90]:  # the mistyped names
         name = refs[q["gold_titles"][0]].name
         assert name and name not in q["question"]
         assert any(gen.typo(name, _Fixed(i)) in q["question"] for i in range(len(name)))
