@@ -3,7 +3,9 @@
 A sentence (or table cell) cites only the sources that support it, deterministically, by word overlap:
 - the model's markers are parsed ([n], [n, m], [n-m]); markers pointing at no source are dropped and counted;
 - a marker whose source does not support the sentence is dropped; when no marker supports it and one source
-  clearly does, the marker moves to that source; an uncited sentence gets the source that clearly supports it;
+  clearly does, the marker moves to that source; so does a marker whose source holds only part of a sentence
+  that another source states plainly (a small model misnumbers markers); an uncited sentence gets the source that
+  clearly supports it;
 - a second source is added only when the sentence names it or the first alone does not hold the sentence, so an
   answer about one paper does not cite its neighbours;
 - a claim's numbers must be stated by the source(s) it cites, never merely by some other source (a small model
@@ -32,6 +34,7 @@ ATTRIBUTE_AT = 0.5  # share of a sentence's content words a source must hold to 
 PAIR_PART_AT = 0.2  # share each of two sources must hold to share one claim neither holds alone ...
 PAIR_GAIN = 0.15  # ... and how much more of it the second adds
 SUPPORTED_AT = 0.34  # share the cited source must hold for the model's own citation to count as supported
+MISNUMBERED_GAIN = 0.3  # how much better an uncited source must state a claim to overrule the model's marker
 MIN_CLAIM_WORDS = 3  # shorter units (headings, "In summary:") are not claims
 MAX_CITED = 4  # a sentence naming more papers than this is a list, not a claim about each
 MAX_EVIDENCE = 3  # sentences of one source kept as the evidence of one claim
@@ -221,6 +224,7 @@ class _Context:
         if len(named) >= 2 and (halves := self._halves(claim, pool)) is not None:
             return halves
         if holds:
+            holds = self._renumbered(holds, cited, named, scores)
             lead = max(holds, key=lambda n: (n in named, n in cited, n in self.previous, scores[n], -n))
             chosen = sorted(self._extend([lead], words, named))
         else:
@@ -229,6 +233,18 @@ class _Context:
                 or not self._negation_stated(claim, chosen)):
             return []
         return chosen
+
+    @staticmethod
+    def _renumbered(holds: list[int], cited: list[int], named: list[int], scores: dict[int, float]) -> list[int]:
+        """The holding sources, without the model's markers when they are a wrong number: a cited source that
+        shares only some of the claim's words (enough for its own citation to pass) yields to an uncited one that
+        states the claim plainly, by MISNUMBERED_GAIN more. A source the claim names is never overruled."""
+        mine = [n for n in holds if n in cited]
+        if not mine or any(n in named for n in mine):
+            return holds
+        best_cited = max(scores[n] for n in mine)
+        plain = [n for n in holds if n not in cited and scores[n] >= max(ATTRIBUTE_AT, best_cited + MISNUMBERED_GAIN)]
+        return plain or holds
 
     def _negation_stated(self, claim: str, chosen: list[int]) -> bool:
         """A claim that says something is not so ("B does not need labels") needs a source sentence that says

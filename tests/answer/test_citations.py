@@ -257,3 +257,34 @@ def test_a_claim_of_several_sentences_gets_each_ones_evidence():
     claim = f"{DEPT.text} … {short}"
     both = Source(3, "pC", "T", "u", 0.5, f"{DEPT.text} {short}")
     assert evidence_for(claim, both.text) == [*split_sentences(DEPT.text), short]
+
+
+def test_a_wrongly_numbered_marker_yields_to_the_source_that_plainly_states_the_sentence(corpus_papers):
+    """A small model often puts the wrong number on a sentence it copied from a source. When the source it
+    cites shares some of the sentence's words (enough to pass as its own citation) but another source states
+    the whole sentence, the citation goes to that one, with and without a focus paper; the sentence stays in."""
+    from assistant.answer.citations import ATTRIBUTE_AT, SUPPORTED_AT
+    from assistant.text import content_words
+
+    words = {p.paper_id: content_words(f"{p.title} {p.abstract}") for p in corpus_papers}
+    tested = 0
+    for paper, _others, rng in _samples(corpus_papers, 60, seed=17):
+        sentence = rng.choice([s for s in split_sentences(paper.abstract) if len(content_words(s)) >= 8] or [""])
+        if not sentence:
+            continue
+        claim = content_words(sentence)
+        # The other paper that shares most of the sentence's words: the likeliest wrong marker to pass.
+        near = max((p for p in corpus_papers if p.paper_id != paper.paper_id),
+                   key=lambda p: len(claim & words[p.paper_id]))
+        shared = len(claim & words[near.paper_id]) / len(claim)
+        if not SUPPORTED_AT <= shared < ATTRIBUTE_AT:  # enough to pass as its citation, not to state it
+            continue
+        tested += 1
+        rest = [p for p in _others if p.paper_id != near.paper_id][:3]
+        sources = _sources([paper, near, *rest])
+        answer = f"{sentence.rstrip('.')} [2]."
+        for focus in (None, 1):
+            out = check(answer, sources, focus=focus)
+            assert [c.n for c in out.citations] == [1], (answer, focus)
+            assert not out.off_topic and not out.unsupported
+    assert tested >= 10
