@@ -16,6 +16,8 @@ from typing import Any
 from assistant.cli.common import UsageError, add_common, settings_from
 
 SPLITS = ("dev", "test", "generated")
+# assistant.evals.metrics.TYPES, written out: importing it here would slow every command's start.
+QUESTION_TYPES = ("factual", "comparison", "topic", "unanswerable")
 EVAL_DIR = Path("eval")  # the question splits, relative to the working directory (the repository)
 THRESHOLDS = {"min_recall": "recall", "min_citation_precision": "citation_precision",
               "min_refusal": "refusal_accuracy"}  # flag -> overall metric
@@ -142,10 +144,13 @@ def _run_split(args: argparse.Namespace, app: Any, subject: Any, path: Path, spl
     from assistant.evals.report import markdown_table, misses, write_run
     from assistant.evals.runner import run_all
 
-    questions = load_questions(path, app.store.titles())[: args.limit]
+    questions = load_questions(path, app.store.titles())
+    if args.type:
+        questions = [q for q in questions if q.type in args.type]
+    questions = questions[: args.limit]
     rows = run_all(questions, subject, retrieval_only=args.retrieval_only, progress=True)
     metrics = by_type(rows)
-    run_meta = {"questions": str(path), "split": split, "n": len(questions), **meta}
+    run_meta = {"questions": str(path), "split": split, "types": args.type, "n": len(questions), **meta}
     write_run(out, rows, metrics, run_meta, baseline)
     if show:
         print(markdown_table(metrics, baseline, meta["k"]))
@@ -207,6 +212,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "default is 2)")
     p.add_argument("--out", type=Path, help="output directory (default eval/results/<timestamp>)")
     p.add_argument("--baseline", type=Path, help="an earlier run's directory, to add a comparison column")
+    p.add_argument("--type", choices=QUESTION_TYPES, action="append",
+                   help="only questions of this type (give it more than once for several); --limit counts after it")
     p.add_argument("--limit", type=_positive, help="only the first N questions")
     p.add_argument("--tables", action="store_true", help="the review-table eval instead: the hand-written cells "
                    "of --reference through `table` with --model; cell and not-stated accuracy, seconds per row "

@@ -374,3 +374,22 @@ def test_one_question_with_the_real_embedded_model(built_store, tmp_path, capsys
     assert row["model"] == "qwen2.5-coder-1.5b" and row["error"] is None and row["invalid_markers"] == 0
     assert not row["refused"] and row["gold_titles"][0] in row["cited"]
     assert row["scores"]["keywords"] > 0 and Path(tmp_path / "real" / "report.md").is_file()
+
+
+def test_type_keeps_only_those_questions_and_limit_counts_after_it(built_store, tmp_path, capsys):
+    from assistant.cli.evals import QUESTION_TYPES
+    from assistant.evals.metrics import TYPES
+
+    assert QUESTION_TYPES == TYPES
+    out = tmp_path / "fu"
+    code, _, err = run(capsys, "--retrieval-only", "--store", str(built_store), "--split", "dev", "--type",
+                       "factual", "--type", "unanswerable", "--limit", "40", "--out", str(out))
+    assert code == 0, err
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    dev = [json.loads(line) for line in (ROOT / "eval" / "dev.jsonl").read_text().splitlines()]
+    wanted = [q["id"] for q in dev if q["type"] in ("factual", "unanswerable")][:40]
+    assert [r["id"] for r in rows] == wanted and {r["type"] for r in rows} == {"factual", "unanswerable"}
+    assert json.loads((out / "metrics.json").read_text())["meta"]["types"] == ["factual", "unanswerable"]
+    with pytest.raises(SystemExit) as exit_:  # argparse names the option and its choices
+        main(["eval", "--retrieval-only", "--store", str(built_store), "--type", "opinion"])
+    assert exit_.value.code == 2 and "--type" in capsys.readouterr().err
