@@ -9,21 +9,15 @@ shared machine's load drifts over all three alike.
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from pathlib import Path
 
-from common import p50, pct, write_section
+from common import cpu_flags, p50, pct, write_section
 
 from assistant.app import build
 from assistant.config import load_settings
 
 QUESTION = "How does LeTI use error messages from the Python interpreter?"
-
-
-def cpu_flag() -> str:
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    return next((flag for flag in ("avx512f", "avx2") if re.search(rf"\b{flag}\b", text)), "neither avx512f nor avx2")
 
 
 def main() -> None:
@@ -72,7 +66,7 @@ def main() -> None:
 
     d, a, s = (p50(times[k]) * 1000 for k in ("direct", "api", "stream"))
     lines = [
-        f"cpu: {cpu_flag()}; {args.n} calls each, alternating; fake backend; question: {QUESTION!r}",
+        f"cpu: {cpu_flags()}; {args.n} calls each, alternating; fake backend; question: {QUESTION!r}",
         f"Pipeline.ask in-process        p50 {d:7.1f} ms   p90 {pct(times['direct'], 90) * 1000:7.1f} ms",
         f"POST /v1/chat/completions      p50 {a:7.1f} ms   p90 {pct(times['api'], 90) * 1000:7.1f} ms",
         f"  the same, stream=True        p50 {s:7.1f} ms   p90 {pct(times['stream'], 90) * 1000:7.1f} ms",

@@ -18,6 +18,13 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 OUT = ROOT / "bench" / "out"
 
 
+def cpu_flags() -> str:
+    """The widest vector extension this CPU has (llama.cpp's speed depends on it): avx512f, avx2 or neither."""
+    cpuinfo = Path("/proc/cpuinfo")
+    text = cpuinfo.read_text() if cpuinfo.exists() else ""
+    return next((f for f in ("avx512f", "avx2") if re.search(rf"\b{f}\b", text)), "neither avx512f nor avx2")
+
+
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):

@@ -24,15 +24,9 @@ import time
 from pathlib import Path
 
 import httpx
-from common import ROOT, write_section
+from common import ROOT, cpu_flags, write_section
 
 PHASES: list[tuple[str, float]] = []
-
-
-def cpu_flags() -> str:
-    text = Path("/proc/cpuinfo").read_text()
-    flags = [f for f in ("avx512f", "avx2") if re.search(rf"\b{f}\b", text)]
-    return flags[0] if flags else "neither avx512f nor avx2"
 
 
 def load() -> str:
