@@ -243,7 +243,7 @@ class _Context:
         if not mine or any(n in named for n in mine):
             return holds
         best_cited = max(scores[n] for n in mine)
-        plain = [n for n in holds if n not in cited and scores[n] >= max(ATTRIBUTE_AT, best_cited + MISNUMBERED_GAIN)]
+        plain = [n for n in holds if n not in cited and scores[n] >= best_cited + MISNUMBERED_GAIN]
         return plain or holds
 
     def _negation_stated(self, claim: str, chosen: list[int]) -> bool:

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.cli.common import UsageError, add_common, settings_from
+from assistant.evals import TYPES
 
 SPLITS = ("dev", "test", "generated")
-# assistant.evals.metrics.TYPES, written out: importing it here would slow every command's start.
-QUESTION_TYPES = ("factual", "comparison", "topic", "unanswerable")
 EVAL_DIR = Path("eval")  # the question splits, relative to the working directory (the repository)
 THRESHOLDS = {"min_recall": "recall", "min_citation_precision": "citation_precision",
               "min_refusal": "refusal_accuracy"}  # flag -> overall metric
@@ -212,7 +211,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "default is 2)")
     p.add_argument("--out", type=Path, help="output directory (default eval/results/<timestamp>)")
     p.add_argument("--baseline", type=Path, help="an earlier run's directory, to add a comparison column")
-    p.add_argument("--type", choices=QUESTION_TYPES, action="append",
+    p.add_argument("--type", choices=TYPES, action="append",
                    help="only questions of this type (give it more than once for several); --limit counts after it")
     p.add_argument("--limit", type=_positive, help="only the first N questions")
     p.add_argument("--tables", action="store_true", help="the review-table eval instead: the hand-written cells "

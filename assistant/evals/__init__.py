@@ -3,3 +3,6 @@ plots (`report`), and the naive llama-index baseline (`naive`).
 
 It measures the same pipeline the page uses; the question splits live in the repository's `eval/` folder.
 """
+
+# The question types of the eval files; here, not in `metrics`, so the CLI can offer them without loading it.
+TYPES = ("factual", "comparison", "topic", "unanswerable")

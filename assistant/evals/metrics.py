@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.evals import TYPES
 from assistant.ingest.corpus import CorpusError, normalise_title
 
-TYPES = ("factual", "comparison", "topic", "unanswerable")
 KEYS = {"id", "type", "question", "gold_titles", "answer_keywords"}
 CURVE_K = 10  # recall@k is reported for k = 1..CURVE_K
 

@@ -377,10 +377,6 @@ def test_one_question_with_the_real_embedded_model(built_store, tmp_path, capsys
 
 
 def test_type_keeps_only_those_questions_and_limit_counts_after_it(built_store, tmp_path, capsys):
-    from assistant.cli.evals import QUESTION_TYPES
-    from assistant.evals.metrics import TYPES
-
-    assert QUESTION_TYPES == TYPES
     out = tmp_path / "fu"
     code, _, err = run(capsys, "--retrieval-only", "--store", str(built_store), "--split", "dev", "--type",
                        "factual", "--type", "unanswerable", "--limit", "40", "--out", str(out))
