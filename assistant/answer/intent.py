@@ -60,7 +60,7 @@ _METHOD_TOPIC = re.compile(r"^\s*(?:which|what|list|name)\s+(?:(?!papers?\b|the\
                            r"(?:methods|approaches|techniques)\b", re.IGNORECASE)
 _COMPARE = re.compile(
     r"\b(?:compar\w*|vs\.?|versus|differ\w*|contrast\w*|distinguish\w*|similar\w*|in\s+common|both|each|"
-    r"between|alike|relate|relationship|trade-?offs?|pros\s+and\s+cons)\b",
+    r"between|alike|relate|related|relationship|trade-?offs?|pros\s+and\s+cons)\b",
     re.IGNORECASE,
 )
 _STRICT_COMPARE = re.compile(r"\b(?:compar\w*|vs\.?|versus|differ\w*|contrast\w*|in\s+common)\b", re.IGNORECASE)
@@ -73,7 +73,7 @@ _SENTENCE_END = re.compile(r"(?<=\w\w)(?<!\bvs)(?<!\bal)(?<!\betc)(?<!\bcf)[.!]\
 _SEPARATOR = re.compile(
     _SENTENCE_END.pattern + r"|\s+(?:vs\.?|versus)\s+|\s*;\s*|\s+/\s+|\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+|"
     r"\s+(?:differs?|different|distinct|compared?|compares|contrasted|contrasts?|better|worse|faster|slower|"
-    r"stronger|weaker)\s+(?:from|to|with|against|than)\s+|\s+(?:relate|relates)\s+to\s+",
+    r"stronger|weaker)\s+(?:from|to|with|against|than)\s+|\s+(?:relate|relates|related)\s+to\s+",
     re.IGNORECASE,
 )
 _COMPARE_WITH = re.compile(r"^\s*(?:please\s+)?(?:compare|contrast)\b", re.IGNORECASE)

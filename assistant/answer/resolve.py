@@ -101,6 +101,13 @@ def _cased(tokens: list[Token]) -> bool:
     return any(c.isupper() or c.isdigit() for c in text[1:]) or (text[:1].isupper() and tokens[0].start > 0)
 
 
+def _own_mixed_case(tokens: list[Token], form: str | None) -> bool:
+    """Written exactly as its paper writes a name with a capital after a small letter ("LiST", "FineWeb"): no
+    ordinary word is written that way, so it is that name even where the collection also uses the plain word."""
+    return bool(form and re.search(r"[a-z][A-Z]", form)
+                and "".join(t.text for t in tokens) == "".join(_WORD.findall(form)))
+
+
 class Resolver:
     """Resolves a question's references over one retriever's collection; cheap to make, one per question."""
 
@@ -189,6 +196,8 @@ class Resolver:
         form = self.lexicon.forms.get(key)
         if not owners or (form and len(tokens) > len(_WORD.findall(form))):
             return []  # "of a" is no "OFA": a name is not written in more words than its paper writes it
+        if _own_mixed_case(tokens, form):
+            return owners  # "LiST" as its paper writes it, though "list" is an ordinary word elsewhere
         other, plain = self.lexicon.name_uses.get(key, [0, 0])
         own_title = any(normalise_name(title_name(self.lexicon.titles.get(p, "")) or "") == key for p in owners)
         if other >= COMMON_USES and (plain or not own_title):

@@ -29,12 +29,15 @@ if TYPE_CHECKING:
     from llama_index.core.schema import NodeWithScore
 
 INFO = "index.json"
-FORMAT = 5  # bumped when what is persisted changes (2: the lexicon, and names introduced by "we propose X";
+FORMAT = 6  # bumped when what is persisted changes (2: the lexicon, and names introduced by "we propose X";
 #   3: accents folded, a name used only where written in as many words as its paper writes it; 4: the words an
-#   acronym abbreviates; 5: a paper's own way of writing its name read from each use, not from the last one)
+#   acronym abbreviates; 5: a paper's own way of writing its name read from each use, not from the last one;
+#   6: a title's name may end in "!" as well as ":")
 MAX_NAME_PAPERS = 2  # a name shared by more papers than this is a topic word, not a method name
 COMMON_USES = 3  # a name this many other papers use is the field's term ("BERT", "CLIP"), not a paper's
-_TITLE_NAME = re.compile(r"^([^\s:]{2,30}(?:\s[^\s:]{1,20}){0,2}):\s")  # "LoRAMoE: ...", "B-PROP: ..."
+# "LoRAMoE: ...", "B-PROP: ...", "Skill-it! A ...". Not "?": a title that opens with a question ("Who's Harry
+# Potter? ...") names no method.
+_TITLE_NAME = re.compile(r"^([^\s:!]{2,30}(?:\s[^\s:!]{1,20}){0,2})[:!]\s")
 _PAREN_NAME = re.compile(r"\(([A-Za-z][A-Za-z0-9\-]{1,20})\)")  # "... interactions (LeTI)"
 # "we propose MAE-LM, which ...": a name the authors introduce without defining it in parentheses.
 _INTRODUCED_NAME = re.compile(r"\b(?i:we|this\s+(?:paper|work))\s+(?:\w+\s+)?(?:propose|introduce|present|call|"
@@ -83,7 +86,7 @@ def _acronyms(pattern: re.Pattern[str], text: str) -> set[str]:
 
 
 def title_name(title: str) -> str | None:
-    """The name a title gives its paper before a colon, as written ("B-PROP"), if it has one."""
+    """The name a title gives its paper before a colon or "!", as written ("B-PROP"), if it has one."""
     m = _TITLE_NAME.match(title)
     return m.group(1) if m else None
 

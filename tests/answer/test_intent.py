@@ -29,7 +29,7 @@ LISTS = [
     "What do {a} and {b} have in common?", "{a} or {b} for low-resource translation?",
     "how does each of {a}, {b} and {c} handle long inputs?", "What is the difference between {a} and {b}?",
     "Contrast the approaches of {a}, {b}, and {c}.", "compare {a} with {b}", "How do {a} and {b} compare on data?",
-    "What are the main differences between {a}, {b} and {c}?",
+    "What are the main differences between {a}, {b} and {c}?", "How is {a} related to {b}?",
 ]
 TOPICS = [
     "Which papers study {s}?", "What work in the collection tackles {s}?", "Is there anything on {s}?",

@@ -17,7 +17,7 @@ import pytest
 from assistant.answer.plan import plan
 from assistant.answer.resolve import Resolver
 from assistant.config import Options
-from assistant.search.keyword import COMMON_USES, expansions, normalise_name
+from assistant.search.keyword import COMMON_USES, expansions, names_in, normalise_name
 from assistant.search.retriever import Retriever
 from assistant.search.store import PaperStore
 from assistant.text import fold
@@ -29,7 +29,8 @@ PAIRS = [
     "Compare {a} and {b}.", "How do {a} and {b} differ in the data they use?", "{a} vs. {b}: which is better?",
     "What do {a} and {b} have in common?", "{a} or {b} for multilingual settings?",
     "what are the differences between {a} and {b}", "How does {a} differ from {b}?", "compare {a} with {b}",
-    "Contrast the approaches of {a} and {b}.", "In what ways do {a} and {b} differ?",
+    "Contrast the approaches of {a} and {b}.", "In what ways do {a} and {b} differ?", "How is {a} related to {b}?",
+    "Which is more efficient, {a} or {b}?",
 ]
 TRIPLES = [
     "{a} vs. {b} vs. {c}", "how does each of {a}, {b} and {c} work?", "Compare {a}, {b}, and {c}.",
@@ -164,6 +165,35 @@ def test_ordinary_words_that_are_also_names_refer_to_nothing(retriever):
         assert [r.paper_id for r in resolver.references(f"Which results {form} on the data?")] == owners[:1], name
         listed = resolver.references(f"How do {form.lower()} and LM-Cocktail differ?")
         assert owners[0] in [r.paper_id for r in listed], name
+
+
+def test_a_name_written_as_its_paper_writes_it_is_that_paper_even_when_it_is_a_common_word(retriever):
+    """"LiST" is a paper's name although many abstracts write "list": written with the paper's own capitals
+    after a small letter it names that paper, written in small letters it is the ordinary word."""
+    resolver = Resolver(retriever)
+    lexicon = resolver.lexicon
+    common = [n for n, (others, is_plain) in lexicon.name_uses.items()
+              if is_plain and others >= COMMON_USES and n in resolver.keyword.names
+              and re.search(r"[a-z][A-Z]", lexicon.forms.get(n, ""))]
+    assert common  # the collection has such names
+    for name in common:
+        owners, form = resolver.keyword.names[name], lexicon.forms[name]
+        listed = [r.paper_id for r in resolver.references(f"Which is more efficient, {form} or LM-Cocktail?")]
+        assert owners[0] in listed and len(listed) == 2, name
+        assert not resolver.references(f"Which results {form.lower()} on the data?"), name
+
+
+def test_a_title_name_may_end_in_an_exclamation_mark(retriever, corpus_papers):
+    """"Skill-it! A Data-Driven ..." names its paper "Skill-it", as "B-PROP: ..." names "B-PROP"; a title that
+    opens with a question ("Who's Harry Potter? ...") names nothing."""
+    resolver = Resolver(retriever)
+    exclaimed = [p for p in corpus_papers if re.match(r"^[^\s:!?]{2,30}! ", p.title)]
+    assert exclaimed
+    for paper in exclaimed:
+        name = paper.title.split("!", 1)[0]
+        assert [r.paper_id for r in resolver.references(f"What does {name} do?")] == [paper.paper_id], name
+        assert resolver.label(paper.paper_id) == name
+    assert names_in("Who's Harry Potter? Approximate Unlearning in LLMs", "") == set()
 
 
 @pytest.mark.parametrize("template", TOPICS)
