@@ -25,12 +25,15 @@ MAX_ITEMS = 6  # papers compared in one question at most
 
 # "Which papers ...", "any work on ...", "is there anything about ...", "I need references about ...": a request
 # for every paper on a subject. Plural or mass nouns only: "which paper proposes X" and "what did the paper on X
-# find" ask about one paper. "Which methods ..." is a weaker cue (`_METHOD_TOPIC`): a topic only when the question
-# names no paper ("Which methods does LeTI compare against?" is about LeTI).
+# find" ask about one paper. "Which methods ..." is a weaker cue (`_WEAK_TOPIC`).
 # What links the words asking for papers to the subject: "work proposing ways to ...", "papers dealing with ...".
 _TOPIC_VERB = (r"proposing|studying|addressing|tackling|investigating|exploring|using|dealing\s+with|"
                r"focusing\s+on|related\s+to")
-_PAPER_NOUN = r"(?:papers|works?|studies|articles|publications|research|literature|references|anything)"
+_PAPER_NOUN = r"(?:papers|works?|studies|articles|publications|research|literature|references|anything|everything)"
+# What the collection holds, asked of it: "what does the collection have on", "what's in here about", "what do
+# you have on".
+_HOLDINGS = (r"what(?:['’]s|\s+is|\s+does|\s+do)?\s+(?:in\s+the\s+collection|the\s+collection|in\s+here|you|we)"
+             r"(?:\s+(?:have|hold|holds|contain|contains|got))?")
 _TOPIC = re.compile(
     rf"^\s*(?:which|what|list|find|show|name|give|get|recommend|suggest)\s+(?:me\s+)?"
     rf"(?:(?!the\b|a\b|this\b)\w+\s+){{0,2}}{_PAPER_NOUN}\b|"
@@ -41,7 +44,8 @@ _TOPIC = re.compile(
     rf"\bwhat\s+(?:has|have)\s+been\s+(?:done|written|published|proposed|studied)\b|"
     rf"\b(?:papers|works|studies|articles|publications|research|literature|references)\s+"
     rf"(?:in\s+the\s+collection\s+)?(?:that|which|about|on|{_TOPIC_VERB})\b|"
-    rf"\b(?:what|which)\s+(?:\w+\s+){{0,3}}(?:in|from)\s+the\s+collection\b",
+    rf"\b(?:what|which)\s+(?:\w+\s+){{0,3}}(?:in|from)\s+the\s+collection\b|"
+    rf"\b{_HOLDINGS}\s+(?:on|about|regarding|concerning)\b",
     re.IGNORECASE,
 )
 # The words of a topic question that ask for papers rather than say what about: "Which papers in the collection
@@ -51,13 +55,18 @@ _TOPIC_LEAD = re.compile(
     rf"(?:(?!the\b|a\b|this\b)\w+\s+){{0,2}}?{_PAPER_NOUN}|(?:is|are)\s+there\s+(?:any|some)?\s*"
     rf"(?:\w+\s+){{0,2}}?{_PAPER_NOUN}?|(?:any|some)\s+{_PAPER_NOUN}|"
     rf"i(?:\s+(?:need|want|am\s+looking\s+for)|['’]m\s+looking\s+for)\s+(?:\w+\s+){{0,2}}?{_PAPER_NOUN}|"
-    rf"what\s+(?:has|have)\s+been\s+(?:done|written|published|proposed|studied))"
+    rf"what\s+(?:has|have)\s+been\s+(?:done|written|published|proposed|studied)|{_HOLDINGS})"
     rf"(?:\s+(?:in|from)\s+the\s+collection)?(?:\s+(?:are|is)\s+there|\s+(?:are|is|have\s+been|has\s+been))?"
     rf"(?:\s+(?:about|on|in|regarding|concerning|that|which|where|{_TOPIC_VERB}))?\s+",
     re.IGNORECASE,
 )
-_METHOD_TOPIC = re.compile(r"^\s*(?:which|what|list|name)\s+(?:(?!papers?\b|the\b|a\b)\w+\s+){0,2}"
-                           r"(?:methods|approaches|techniques)\b", re.IGNORECASE)
+# Weaker cues, a topic only when the question names no paper: "Which methods ..." ("Which methods does LeTI
+# compare against?" is about LeTI) and a request to be shown things ("show me the models built for Arabic"; "list
+# the datasets LeTI uses" is about LeTI).
+_WEAK_TOPIC = re.compile(r"^\s*(?:which|what|list|name)\s+(?:(?!papers?\b|the\b|a\b)\w+\s+){0,2}"
+                         r"(?:methods|approaches|techniques)\b|"
+                         r"^\s*(?:please\s+)?(?:show|list|find|give|get|recommend|suggest)\s+me\b|"
+                         r"^\s*(?:please\s+)?(?:list|find)\s+(?:all\s+)?(?:the\s+)?\w+s\b", re.IGNORECASE)
 _COMPARE = re.compile(
     r"\b(?:compar\w*|vs\.?|versus|differ\w*|contrast\w*|distinguish\w*|similar\w*|in\s+common|both|each|"
     r"between|alike|relate|related|relationship|trade-?offs?|pros\s+and\s+cons)\b",
@@ -110,11 +119,11 @@ def aspects_in(question: str) -> list[str]:
 
 
 def topic_cue(question: str) -> str | None:
-    """"papers" when the question asks for the papers on a subject, "methods" when it asks which methods do
-    something (a topic only if it names no paper), else None."""
+    """"papers" when the question asks for the papers on a subject, "weak" when it asks which methods do
+    something or to be shown things (a topic only if it refers to no paper), else None."""
     if _TOPIC.search(question):
         return "papers"
-    return "methods" if _METHOD_TOPIC.search(question) else None
+    return "weak" if _WEAK_TOPIC.search(question) else None
 
 
 def topic_subject(question: str) -> str:

@@ -232,9 +232,9 @@ class Pipeline:
             return True
         if retrieval.kind != QuestionKind.FACTUAL:
             return False
-        # A detail asked of the one paper the question names must be in that paper's abstract: a neighbour that
-        # mentions a learning rate does not give this paper's.
-        named = {r.paper_id for r in retrieval.references if r.via in ("name", "title")}
+        # A detail asked of the one paper the question names (or describes) must be in that paper's abstract: a
+        # neighbour that mentions a learning rate does not give this paper's.
+        named = {r.paper_id for r in retrieval.references if r.definite}
         own = [t for s, t in zip(sources, texts, strict=True) if s.paper_id in named] if len(named) == 1 else []
         return absent_detail(question, own or texts)
 
@@ -455,8 +455,9 @@ class _Failed:
 
 
 def focus(retrieval: Retrieval, sources: list[Source]) -> int | None:
-    """The source of the one paper a factual question names ("What does DePT decompose ...?"), else None."""
-    named = {r.paper_id for r in retrieval.references if r.via in ("name", "title")}
+    """The source of the one paper a factual question names or describes ("What does DePT decompose ...?",
+    `Reference.definite`), else None."""
+    named = {r.paper_id for r in retrieval.references if r.definite}
     if retrieval.kind != QuestionKind.FACTUAL or len(named) != 1:
         return None
     return next((s.n for s in sources if s.paper_id in named), None)

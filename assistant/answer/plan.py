@@ -32,14 +32,18 @@ class Retrieval:
 def plan(retriever: Retriever, question: str, options: Options, per_item: int) -> Retrieval:
     """Find what the question refers to and retrieve for it with the request's k, hybrid and rerank."""
     cue = topic_cue(question)
+    resolver = Resolver(retriever)
     # A topic question names a subject, not papers: its words are not searched as references.
-    refs = Resolver(retriever).references(question, lists=cue is None)
+    refs = resolver.references(question, lists=cue is None)
     allowed = retriever.allowed(options.filters)
     if allowed is not None:  # a paper the filters exclude is not compared or put first, even when named
         refs = [r for r in refs if r.paper_id in allowed]
     if len(refs) >= 2 and (cue is None or comparison_cue(question, strict=True)):
         return _comparison(retriever, question, options, per_item, refs[:MAX_ITEMS])
-    if cue == "papers" or (cue == "methods" and not refs):
+    if cue != "papers" and not refs and (ref := resolver.described(question)) and (
+            allowed is None or ref.paper_id in allowed):
+        refs = [ref]
+    if cue == "papers" or (cue == "weak" and not refs):
         return Retrieval(QuestionKind.TOPIC, topic_hits(retriever, question, options), references=refs)
     return Retrieval(QuestionKind.FACTUAL, factual_hits(retriever, question, options, refs), references=refs)
 
@@ -49,10 +53,11 @@ def _search(retriever: Retriever, query: str, k: int, options: Options) -> list[
 
 
 def factual_hits(retriever: Retriever, question: str, options: Options, refs: list[Reference]) -> list[SearchHit]:
-    """The question's k best papers; when it names one paper ("What does DePT do?", "the paper on ...") that
-    the search did not rank, that paper comes first: the question is about it whatever else matches its words."""
+    """The question's k best papers; when it names or describes one paper ("What does DePT do?", "the paper on
+    ...", `Reference.definite`) that the search did not rank, that paper comes first: the question is about it
+    whatever else matches its words."""
     hits = _search(retriever, question, options.k, options)
-    named = [r for r in refs if r.via in ("name", "title")]
+    named = [r for r in refs if r.definite]
     if len(named) != 1 or any(h.paper_id == named[0].paper_id for h in hits):
         return hits
     own = paper_hit(retriever, named[0].paper_id, retriever.embedder.get_query_embedding(question))

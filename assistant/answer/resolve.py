@@ -6,7 +6,9 @@ adds a copying penalty at decoding time"). Names and long title runs are found a
 of a list (`intent.pieces`) that holds neither is searched, and kept only when one paper clearly stands out.
 Spelling is checked against the collection's own words first, so a typo in a title word still matches, and a
 name written like one ("CoEnS") is matched to the collection's one name a spelling edit away ("ConES");
-accents are folded on both sides ("Sabia" is "Sabiá").
+accents are folded on both sides ("Sabia" is "Sabiá"). A question about one paper that describes it instead of
+naming it ("What does the paper that trains X without Y find?") is resolved only when the dense and the BM25
+rankings of the description agree on its first paper (`Resolver.described`).
 
 It does not decide whether the question is a comparison (`plan` does, from how many papers this finds) and
 retrieves no sources.
@@ -81,8 +83,14 @@ class Reference:
     label: str  # the paper's name for a table column
     start: int
     end: int
-    via: str  # "name", "title" or "search"
+    via: str  # "name", "title", "search" (a piece of a list) or "description" (the one paper a question describes)
     query: str  # the question's words for it, spelling checked: the sub-query that retrieves its source
+
+    @property
+    def definite(self) -> bool:
+        """Whether it says which one paper is meant (a name, a title, a description both rankings agree on): a
+        factual question with one such reference is about that paper, and its answer is held to it."""
+        return self.via in ("name", "title", "description")
 
 
 def _edits(word: str) -> set[str]:
@@ -323,6 +331,26 @@ class Resolver:
             pid = next(iter(self._bm25(rare[0])), None) if rare else None
         return Reference(pid, self.label(pid), piece.start, piece.end, "search", query) if pid else None
 
+    def described(self, question: str) -> Reference | None:
+        """The one paper a question describes instead of naming ("What does the paper that trains a reward model
+        without step labels find?"), when the dense and the BM25 ranking of the description both put it first;
+        None when they disagree, for a description that could be several papers'."""
+        m = _ONE_DESCRIBED.search(question)
+        if not m:
+            return None
+        words = [t.word for t in self.tokens(question) if m.start() <= t.start and t.end <= m.end()]
+        query = " ".join(words)
+        if (lead := _REFERRING_LEAD.match(query)) and lead.end() < len(query):
+            query = query[lead.end():]
+        if not [w for w in query.split() if w not in _QUESTION_WORDS]:
+            return None
+        dense = self.retriever.search(query, 1, hybrid=False, rerank=False)
+        bm25 = self._bm25(query)
+        if not dense or not bm25 or dense[0].paper_id != bm25[0]:
+            return None
+        pid = bm25[0]
+        return Reference(pid, self.label(pid), m.start(), m.end(), "description", query)
+
     # -- all together -------------------------------------------------------------------------------------
 
     def references(self, question: str, *, lists: bool = True) -> list[Reference]:
@@ -357,6 +385,10 @@ class Resolver:
         return [r for r in found if r.paper_id not in seen and not seen.add(r.paper_id)]
 
 
+# One paper described by what it does, to the end of its clause: "the paper that trains X without Y" in "What does
+# the paper that trains X without Y find?"; "the papers that ..." asks for several.
+_ONE_DESCRIBED = re.compile(r"\b(?:the|a|an)\s+(?:paper|work|study|article)\s+(?:that|which|who)\s+[^.?!;,]+",
+                            re.IGNORECASE)
 # A description of a paper by what it does ("the paper that proposes ..."), and the start of another reference.
 _DESCRIBES = re.compile(r"^(?:the|a|an)\s+(?:paper|work|study|article|one)\s+(?:that|which|who)\b", re.IGNORECASE)
 _REFERS = re.compile(r"^(?:the|a|an|this|that)\s+(?:\w+\s+){0,2}?(?:paper|work|study|article|one|approach|method)\b",

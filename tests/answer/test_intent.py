@@ -36,7 +36,8 @@ TOPICS = [
     "Any papers on {s}?", "I need references about {s}.", "What has been done on {s}?", "List papers about {s}",
     "Are there any studies on {s}?", "Which papers in the collection are about {s}?", "any work on {s}?",
     "What work is there on {s}?", "Is there any work proposing {s}?", "I'm looking for papers on {s}.",
-    "Are there papers dealing with {s}?",
+    "Are there papers dealing with {s}?", "What does the collection have about {s}?", "what's in here on {s}?",
+    "I need everything on {s}.", "What do you have on {s}?",
 ]
 NOT_TOPICS = [
     "What did the paper on {s} find?", "Which paper introduces {s}?", "What is {s}?", "How does {s} work?",
@@ -127,8 +128,10 @@ def test_a_question_about_one_paper_is_not_a_topic(template, subjects):
 
 
 def test_which_methods_is_a_weaker_topic_cue():
-    assert topic_cue("Which methods make fine-tuning cheaper?") == "methods"
+    assert topic_cue("Which methods make fine-tuning cheaper?") == "weak"
     assert topic_cue("Which reinforcement learning algorithm does ReFT use?") is None
+    # A request to be shown things is as weak: "show me the results of LeTI" is about LeTI (test_resolve.py).
+    assert topic_cue("Show me the models built for Arabic") == "weak" and topic_cue("What does it show?") is None
 
 
 def test_comparison_cues():
