@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections import Counter
 
 import pytest
@@ -13,6 +14,7 @@ from assistant.answer.context import sources_for
 from assistant.answer.pipeline import Finished, Pipeline, QuestionError, SourcesFound, TextDelta, clean_question
 from assistant.answer.prompts import PromptError, Prompts
 from assistant.answer.refusal import absent_detail, asked_detail
+from assistant.answer.resolve import Resolver
 from assistant.llms.base import GenerationError
 from assistant.llms.fake import FakeBackend
 from assistant.llms.registry import BackendPool
@@ -357,6 +359,33 @@ def test_an_answer_about_the_paper_asked_about_keeps_to_it(pipeline, fake):
                  f"{neighbour} [{other.n}].")
     answer = pipeline.ask(LETI_Q)
     assert [c.n for c in answer.citations] == [n] and neighbour not in answer.answer
+
+
+def test_an_answer_about_a_described_paper_keeps_to_it(pipeline, fake, corpus_papers):
+    """A question that describes one paper by its abstract's words, resolved (`Resolver.described`), holds its
+    answer to that paper as a named one does: a neighbour's sentence is left out."""
+    rng = random.Random("described-focus")
+    resolver = Resolver(pipeline.retriever)
+    tried = 0
+    for paper in rng.sample(corpus_papers, len(corpus_papers)):
+        m = re.search(r"\bwe (propose|introduce|present) ([^,;:()]+)", paper.abstract, re.IGNORECASE)
+        words = m.group(2).split()[:10] if m else []
+        question = f"What does the paper that {m.group(1).lower()}s {' '.join(words)} find?" if m else ""
+        if len(words) < 5 or (ref := resolver.described(question)) is None or ref.paper_id != paper.paper_id:
+            continue
+        first = pipeline.ask(question)
+        own = next((s for s in first.sources if s.paper_id == paper.paper_id), None)
+        other = next((s for s in first.sources if s.paper_id != paper.paper_id), None)
+        if own is None or other is None or first.refused:
+            continue
+        mine, neighbour = split_sentences(own.text)[-1].rstrip("."), split_sentences(other.text)[0].rstrip(".")
+        fake.enqueue(f"{mine} [{own.n}]. {neighbour} [{other.n}].")
+        answer = pipeline.ask(question)
+        assert [c.n for c in answer.citations] == [own.n] and neighbour not in answer.answer, question
+        tried += 1
+        if tried == 3:
+            break
+    assert tried == 3
 
 
 # -- details no abstract gives ------------------------------------------------------------------------------
